@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { PhaseStreamError } from '../errors.ts';
+import { log } from '../log.ts';
+import { registerCommands } from './commands.ts';
+
+/**
+ * The CLI entry point: the one place where ingest, stream, picker and sink are wired together,
+ * each command in its own file under src/cli/commands/.
+ */
+const program = new Command('phasestream')
+  .description('Realtime seismic phase picking with PhaseNet: SeedLink and miniSEED in, P and S picks out.')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof PhaseStreamError) {
+    process.stderr.write(`phasestream: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`  ${error.hint}\n`);
+    log.debug({ err: error }, 'command failed');
+    process.exitCode = error.exitCode;
+  } else {
+    log.error({ err: error }, 'unexpected error');
+    process.exitCode = 70;
+  }
+}

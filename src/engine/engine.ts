@@ -1,0 +1,24 @@
+import type { ModelCard } from '../model/card.ts';
+
+/**
+ * The seam between the picker and whatever runs the network. An engine takes a batch of
+ * normalized windows and gives class probabilities; PhaseStream has two (tfjs, onnxruntime) and
+ * both pass the same parity checks against the original PhaseNet.
+ */
+export interface InferenceEngine {
+  /** e.g. `tfjs-wasm`, `tfjs-cpu`, `tfjs-tensorflow`, `onnxruntime-cpu`. */
+  readonly name: string;
+  readonly card: ModelCard;
+  /**
+   * @param input normalized windows, row-major [batch, length, inChannels] in the card's component order
+   * @returns probabilities [batch, length, classes] in the card's class order, and the logits
+   *          (pre-softmax) when `withLogits` is set
+   */
+  run(
+    input: Float32Array,
+    batch: number,
+    length: number,
+    options?: { withLogits?: boolean },
+  ): Promise<{ probs: Float32Array; logits?: Float32Array }>;
+  dispose(): Promise<void>;
+}
