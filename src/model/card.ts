@@ -56,3 +56,9 @@ export const modelCardSchema = z.object({
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
 export type Architecture = z.infer<typeof architectureSchema>;
+
+/** A model in memory: its card and its weights by canonical name (src/model/phasenet/architecture.ts). */
+export interface LoadedModel {
+  card: ModelCard;
+  weights: import('./phasenet/architecture.ts').PhaseNetWeights;
+}

@@ -55,6 +55,8 @@ export interface LayerSpec {
    * batchnorm: gamma, beta, moving_mean, moving_variance, each [channels].
    */
   params: { name: string; shape: number[] }[];
+  /** The level (0 = full length) at which the layer's output lives. */
+  level: number;
   stride?: number;
   bias?: boolean;
 }
@@ -63,21 +65,26 @@ export function levelFilters(arch: PhaseNetArchitecture, level: number): number 
   return arch.rootFilters * 2 ** level;
 }
 
-function conv(name: string, group: string, k: number, cin: number, cout: number, stride: number, bias: boolean): LayerSpec {
+interface Placement {
+  name: string;
+  group: string;
+  level: number;
+}
+
+function conv(at: Placement, k: number, cin: number, cout: number, stride: number, bias: boolean): LayerSpec {
   const params = [{ name: 'kernel', shape: [k, cin, cout] }];
   if (bias) params.push({ name: 'bias', shape: [cout] });
-  return { name, kind: 'conv', group, params, stride, bias };
+  return { ...at, kind: 'conv', params, stride, bias };
 }
 
-function deconv(name: string, group: string, k: number, cin: number, cout: number, stride: number): LayerSpec {
-  return { name, kind: 'deconv', group, params: [{ name: 'kernel', shape: [k, cout, cin] }], stride, bias: false };
+function deconv(at: Placement, k: number, cin: number, cout: number, stride: number): LayerSpec {
+  return { ...at, kind: 'deconv', params: [{ name: 'kernel', shape: [k, cout, cin] }], stride, bias: false };
 }
 
-function batchnorm(name: string, group: string, channels: number): LayerSpec {
+function batchnorm(at: Placement, channels: number): LayerSpec {
   return {
-    name,
+    ...at,
     kind: 'batchnorm',
-    group,
     params: ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((p) => ({ name: p, shape: [channels] })),
   };
 }
@@ -89,27 +96,28 @@ function batchnorm(name: string, group: string, channels: number): LayerSpec {
 export function phasenetLayers(arch: PhaseNetArchitecture): LayerSpec[] {
   const { kernelSize: k, stride, depth } = arch;
   const f = (d: number) => levelFilters(arch, d);
+  const at = (group: string, suffix: string, level: number) => ({ name: `${group}_${suffix}`, group, level });
   const layers: LayerSpec[] = [
-    conv('input_conv', 'input', k, arch.inChannels, f(0), 1, true),
-    batchnorm('input_bn', 'input', f(0)),
+    conv(at('input', 'conv', 0), k, arch.inChannels, f(0), 1, true),
+    batchnorm(at('input', 'bn', 0), f(0)),
   ];
   for (let d = 0; d < depth; d++) {
     const group = `down${d}`;
-    layers.push(conv(`${group}_conv1`, group, k, d === 0 ? f(0) : f(d - 1), f(d), 1, false));
-    layers.push(batchnorm(`${group}_bn1`, group, f(d)));
+    layers.push(conv(at(group, 'conv1', d), k, d === 0 ? f(0) : f(d - 1), f(d), 1, false));
+    layers.push(batchnorm(at(group, 'bn1', d), f(d)));
     if (d < depth - 1) {
-      layers.push(conv(`${group}_conv3`, group, k, f(d), f(d), stride, false));
-      layers.push(batchnorm(`${group}_bn3`, group, f(d)));
+      layers.push(conv(at(group, 'conv3', d + 1), k, f(d), f(d), stride, false));
+      layers.push(batchnorm(at(group, 'bn3', d + 1), f(d)));
     }
   }
   for (let d = depth - 2; d >= 0; d--) {
     const group = `up${d}`;
-    layers.push(deconv(`${group}_deconv`, group, k, f(d + 1), f(d), stride));
-    layers.push(batchnorm(`${group}_bn0`, group, f(d)));
-    layers.push(conv(`${group}_conv1`, group, k, 2 * f(d), f(d), 1, false));
-    layers.push(batchnorm(`${group}_bn1`, group, f(d)));
+    layers.push(deconv(at(group, 'deconv', d), k, f(d + 1), f(d), stride));
+    layers.push(batchnorm(at(group, 'bn0', d), f(d)));
+    layers.push(conv(at(group, 'conv1', d), k, 2 * f(d), f(d), 1, false));
+    layers.push(batchnorm(at(group, 'bn1', d), f(d)));
   }
-  layers.push(conv('output_conv', 'output', 1, f(0), arch.classes, 1, true));
+  layers.push(conv(at('output', 'conv', 0), 1, f(0), arch.classes, 1, true));
   return layers;
 }
 
@@ -138,7 +146,8 @@ export function samePadding(length: number, kernelSize: number, stride: number) 
 /** Length of each level for an input of `length` samples (3000 → 3000, 750, 188, 47, 12). */
 export function levelLengths(arch: PhaseNetArchitecture, length: number): number[] {
   const lengths = [length];
-  for (let d = 1; d < arch.depth; d++) lengths.push(samePadding(lengths[d - 1], arch.kernelSize, arch.stride).outLength);
+  for (let d = 1; d < arch.depth; d++)
+    lengths.push(samePadding(lengths[d - 1], arch.kernelSize, arch.stride).outLength);
   return lengths;
 }
 
@@ -151,4 +160,20 @@ export function skipCropOffset(arch: PhaseNetArchitecture, length: number, level
   const lengths = levelLengths(arch, length);
   const upLength = lengths[level + 1] * arch.stride;
   return Math.floor((upLength - lengths[level]) / 2);
+}
+
+/**
+ * Multiply-adds of one forward pass over `length` samples, convolutions only (batch norm folds into
+ * them; ReLU and softmax are comparatively free). A transposed convolution costs k·in·out per input
+ * sample. FLOPs are twice this: 38.9 MFLOP for a 3000-sample window of the original.
+ */
+export function multiplyAdds(arch: PhaseNetArchitecture, length: number): number {
+  const lengths = levelLengths(arch, length);
+  let total = 0;
+  for (const layer of phasenetLayers(arch)) {
+    if (layer.kind === 'batchnorm') continue;
+    const [k, a, b] = layer.params[0].shape;
+    total += lengths[layer.kind === 'deconv' ? layer.level + 1 : layer.level] * k * a * b;
+  }
+  return total;
 }

@@ -1,0 +1,117 @@
+/**
+ * PhaseNet's window normalization, as the original's data reader applies it before the network:
+ *
+ *   x -= mean(x, axis=0); std = std(x, axis=0) (ddof 0); std[std == 0] = 1; x /= std;
+ *   x *= 3 / count_nonzero(max(|x|, axis=0))
+ *
+ * The last step rescales so that a record with dead channels (33 of the dev records are vertical-only,
+ * E and N all zero) carries the same total amplitude as a three-component one. The arithmetic follows
+ * numpy's order of operations in float64 (sequential sums down the time axis, `std` taken on the
+ * demeaned data, i.e. a second mean subtracted) so that the float32 result equals the original's bit
+ * for bit in practice, not just approximately.
+ */
+
+/**
+ * Normalize one window, row-major [length, channels] (any numeric array: float64 records, int32
+ * miniSEED counts), into float32 row-major [length, channels] for the network.
+ *
+ * Differences from the original, both for inputs where it gives NaN:
+ * - An all-zero (or constant) window gives zeros; the original divides by a count of zero.
+ * - A channel with any non-finite sample (NaN, ±Infinity) is treated as dead: it comes out as zeros
+ *   and does not count as a non-zero channel, so one bad sample cannot poison the whole window with
+ *   NaN. Callers that would rather keep such a channel repair it first with `fillNonFinite`.
+ *
+ * The multiplier is `channels / nonZeroChannels`, which is the original's `3 / ...` for its three
+ * channels and keeps the same meaning for one- or two-channel models.
+ *
+ * @param out optional destination of raw.length floats (reused across windows in the stream path)
+ */
+export function normalizeWindow(raw: ArrayLike<number>, channels: number, out?: Float32Array): Float32Array {
+  if (!Number.isInteger(channels) || channels < 1 || raw.length % channels !== 0) {
+    throw new RangeError(`a window of ${raw.length} values is not [length, ${channels}]`);
+  }
+  const length = raw.length / channels;
+  const result = out ?? new Float32Array(raw.length);
+  if (result.length !== raw.length) {
+    throw new RangeError(`output holds ${result.length} values, the window ${raw.length}`);
+  }
+  const mean = new Float64Array(channels);
+  const std = new Float64Array(channels);
+  const usable = new Array<boolean>(channels).fill(false);
+  let nonZero = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = 0; i < length; i++) sum += raw[i * channels + c];
+    if (!Number.isFinite(sum)) continue;
+    mean[c] = sum / length;
+    // numpy's std of the demeaned data subtracts that data's own (tiny) mean again: do the same.
+    let sum2 = 0;
+    for (let i = 0; i < length; i++) sum2 += raw[i * channels + c] - mean[c];
+    const mean2 = sum2 / length;
+    let squares = 0;
+    let maxAbs = 0;
+    for (let i = 0; i < length; i++) {
+      const d = raw[i * channels + c] - mean[c];
+      squares += (d - mean2) * (d - mean2);
+      maxAbs = Math.max(maxAbs, Math.abs(d));
+    }
+    const s = Math.sqrt(squares / length);
+    std[c] = s === 0 ? 1 : s;
+    usable[c] = true;
+    // max|x / std| > 0 exactly when max|x| > 0, as std > 0.
+    if (maxAbs > 0) nonZero++;
+  }
+  const scale = nonZero === 0 ? 0 : channels / nonZero;
+  for (let c = 0; c < channels; c++) {
+    for (let i = 0; i < length; i++) {
+      const k = i * channels + c;
+      result[k] = usable[c] ? ((raw[k] - mean[c]) / std[c]) * scale : 0;
+    }
+  }
+  return result;
+}
+
+/** Count the non-finite samples (NaN, ±Infinity) of a window. */
+export function countNonFinite(raw: ArrayLike<number>): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i])) count++;
+  return count;
+}
+
+/**
+ * A copy of the window with each non-finite sample replaced by the mean of its channel's finite
+ * samples (0 where a channel has none): the replacement adds no step to the demeaned trace, so it
+ * neither creates a spike the picker could take for an arrival nor shifts the channel's statistics
+ * much, as a fill with 0 would on a trace with a large offset.
+ */
+export function fillNonFinite(
+  raw: ArrayLike<number>,
+  channels: number,
+): { values: Float64Array; filled: number } {
+  if (!Number.isInteger(channels) || channels < 1 || raw.length % channels !== 0) {
+    throw new RangeError(`a window of ${raw.length} values is not [length, ${channels}]`);
+  }
+  const values = Float64Array.from(raw);
+  const length = raw.length / channels;
+  let filled = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    let finite = 0;
+    for (let i = 0; i < length; i++) {
+      const v = values[i * channels + c];
+      if (Number.isFinite(v)) {
+        sum += v;
+        finite++;
+      }
+    }
+    const fill = finite === 0 ? 0 : sum / finite;
+    for (let i = 0; i < length; i++) {
+      const k = i * channels + c;
+      if (!Number.isFinite(values[k])) {
+        values[k] = fill;
+        filled++;
+      }
+    }
+  }
+  return { values, filled };
+}

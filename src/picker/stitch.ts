@@ -1,0 +1,178 @@
+import { ConfigError } from '../errors.ts';
+
+/**
+ * Stitching of overlapping probability windows into one continuous trace per station.
+ *
+ * The picker runs the network on windows (3000 samples) that overlap (stride <= length, e.g. 1500), so
+ * most samples get several probabilities; they are combined per sample and class by the mean
+ * (default) or the max. Samples near a window's edges are the least reliable (the network sees no
+ * context beyond them), so `edgeBlindSamples` at each end of every window can be set aside: such a
+ * sample takes its value from the windows that see it away from their edges, and falls back to the
+ * edge values only where no window does (the first and last samples of a stream, or after a gap), so
+ * that the trace has no holes.
+ *
+ * Streaming: windows come in order of start sample. Once a window starting at s has arrived, no later
+ * window can touch a sample before s, so those samples are finished and handed out; the rest stays in
+ * the state. The state is plain numbers and arrays (JSON-safe, no typed arrays, no Infinity), so a
+ * station's stitcher can be saved and resumed in another process. Functions are pure: they return a
+ * new state and leave the given one untouched.
+ */
+
+export type StitchReduce = 'mean' | 'max';
+
+export interface StitchOptions {
+  /** Classes per sample (3 for noise, P, S). */
+  classes: number;
+  /** How overlapping windows combine. Default 'mean'. */
+  reduce?: StitchReduce;
+  /**
+   * Samples at each end of every window that count only where no other window covers them away from its
+   * edges. Default 0. A window shorter than twice this is all edge: it only fills samples nothing else covers.
+   */
+  edgeBlindSamples?: number;
+}
+
+export interface StitchState {
+  classes: number;
+  reduce: StitchReduce;
+  edgeBlindSamples: number;
+  /** Absolute sample index of the first pending (unfinished) sample; null before the first window. */
+  start: number | null;
+  /** Pending samples, all covered by at least one window. */
+  length: number;
+  /** Per pending sample and class: sum (mean) or max of the contributions away from window edges. */
+  value: number[];
+  /** Per pending sample: how many windows contributed to `value`. */
+  count: number[];
+  /** Like `value`, for contributions from blinded window edges. */
+  edgeValue: number[];
+  edgeCount: number[];
+}
+
+export interface ProbabilityWindow {
+  /** Absolute sample index of the window's first sample (same time base for the whole stream). */
+  start: number;
+  /** Row-major [length, classes]. */
+  probs: ArrayLike<number>;
+}
+
+export interface StitchedSegment {
+  /** Absolute sample index of the first sample. */
+  start: number;
+  /** Row-major [length, classes] combined probabilities. */
+  probs: Float32Array;
+}
+
+export interface StitchResult {
+  state: StitchState;
+  /** The samples that no later window can change, or null when there are none yet. */
+  finished: StitchedSegment | null;
+}
+
+export function createStitchState(options: StitchOptions): StitchState {
+  const { classes, reduce = 'mean', edgeBlindSamples = 0 } = options;
+  if (!Number.isInteger(classes) || classes < 1) {
+    throw new ConfigError(`classes must be a positive integer, got ${classes}`);
+  }
+  if (reduce !== 'mean' && reduce !== 'max') {
+    throw new ConfigError(`reduce must be 'mean' or 'max', got '${reduce}'`);
+  }
+  if (!Number.isInteger(edgeBlindSamples) || edgeBlindSamples < 0) {
+    throw new ConfigError(`edgeBlindSamples must be a non-negative integer, got ${edgeBlindSamples}`, {
+      hint: 'a few percent of the window length, or 0 to use every sample of every window',
+    });
+  }
+  return {
+    classes,
+    reduce,
+    edgeBlindSamples,
+    start: null,
+    length: 0,
+    value: [],
+    count: [],
+    edgeValue: [],
+    edgeCount: [],
+  };
+}
+
+/**
+ * Add a window. Windows must come in non-decreasing start order; a window may begin after the end of
+ * the pending part (a data gap), which finishes all of it: the next segment then starts at the window.
+ */
+export function pushWindow(state: StitchState, window: ProbabilityWindow): StitchResult {
+  const { classes } = state;
+  const { start, probs } = window;
+  if (!Number.isSafeInteger(start))
+    throw new RangeError(`window start ${start} is not an integer sample index`);
+  if (probs.length === 0 || probs.length % classes !== 0) {
+    throw new RangeError(`a window of ${probs.length} values is not [length, ${classes}]`);
+  }
+  if (state.start !== null && start < state.start) {
+    throw new RangeError(
+      `window at sample ${start} comes after one at ${state.start}: windows must arrive in start order`,
+    );
+  }
+  const pendingStart = state.start ?? start;
+  // Everything before the new window's start is final (all of the pending part after a gap).
+  const cut = Math.min(start - pendingStart, state.length);
+  const finished = cut > 0 ? finish(state, pendingStart, cut) : null;
+
+  const windowLength = probs.length / classes;
+  const length = Math.max(state.start === null ? 0 : pendingStart + state.length - start, windowLength);
+  const next: StitchState = {
+    ...state,
+    start,
+    length,
+    value: resized(state.value, cut * classes, length * classes),
+    count: resized(state.count, cut, length),
+    edgeValue: resized(state.edgeValue, cut * classes, length * classes),
+    edgeCount: resized(state.edgeCount, cut, length),
+  };
+  const blind = state.edgeBlindSamples;
+  for (let i = 0; i < windowLength; i++) {
+    const edge = i < blind || i >= windowLength - blind;
+    const value = edge ? next.edgeValue : next.value;
+    const count = edge ? next.edgeCount : next.count;
+    for (let k = 0; k < classes; k++) {
+      const p = probs[i * classes + k];
+      const at = i * classes + k;
+      if (state.reduce === 'mean') value[at] += p;
+      else value[at] = count[i] === 0 ? p : Math.max(value[at], p);
+    }
+    count[i]++;
+  }
+  return { state: next, finished };
+}
+
+/** End of stream (or of a station's session): hand out every pending sample. */
+export function flushStitch(state: StitchState): StitchResult {
+  const finished = state.start !== null && state.length > 0 ? finish(state, state.start, state.length) : null;
+  const end = state.start === null ? null : state.start + state.length;
+  return {
+    state: { ...state, start: end, length: 0, value: [], count: [], edgeValue: [], edgeCount: [] },
+    finished,
+  };
+}
+
+/** The combined probabilities of the first `samples` pending samples. */
+function finish(state: StitchState, start: number, samples: number): StitchedSegment {
+  const { classes } = state;
+  const probs = new Float32Array(samples * classes);
+  for (let i = 0; i < samples; i++) {
+    const inner = state.count[i] > 0;
+    const value = inner ? state.value : state.edgeValue;
+    const count = inner ? state.count[i] : state.edgeCount[i];
+    for (let k = 0; k < classes; k++) {
+      const v = value[i * classes + k];
+      probs[i * classes + k] = state.reduce === 'mean' ? v / count : v;
+    }
+  }
+  return { start, probs };
+}
+
+/** A copy of `values` without its first `drop` entries, zero-padded to `length`. */
+function resized(values: number[], drop: number, length: number): number[] {
+  const out = values.slice(drop, drop + length);
+  while (out.length < length) out.push(0);
+  return out;
+}

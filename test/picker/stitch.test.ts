@@ -1,0 +1,138 @@
+import t from 'tap';
+import { ConfigError } from '../../src/errors.ts';
+import {
+  createStitchState,
+  flushStitch,
+  type ProbabilityWindow,
+  pushWindow,
+  type StitchedSegment,
+  type StitchOptions,
+  type StitchState,
+} from '../../src/picker/stitch.ts';
+
+// Three windows of length 4 at stride 2, one class: samples 0..7.
+const windows: ProbabilityWindow[] = [
+  { start: 0, probs: [1, 2, 3, 4] },
+  { start: 2, probs: [5, 6, 7, 8] },
+  { start: 4, probs: [9, 10, 11, 12] },
+];
+
+/** Push every window, then flush; the finished segments in order. */
+function run(options: StitchOptions, input: ProbabilityWindow[]): StitchedSegment[] {
+  let state = createStitchState(options);
+  const out: StitchedSegment[] = [];
+  for (const w of input) {
+    const r = pushWindow(state, w);
+    state = r.state;
+    if (r.finished) out.push(r.finished);
+  }
+  const last = flushStitch(state).finished;
+  if (last) out.push(last);
+  return out;
+}
+
+const plain = (segments: StitchedSegment[]) =>
+  segments.map((s) => ({ start: s.start, probs: Array.from(s.probs) }));
+
+t.test('mean of the windows covering each sample, finished at each new window start', async (t) => {
+  // Samples 2, 3: (3 + 5) / 2, (4 + 6) / 2; samples 4, 5: (7 + 9) / 2, (8 + 10) / 2.
+  t.same(plain(run({ classes: 1 }, windows)), [
+    { start: 0, probs: [1, 2] },
+    { start: 2, probs: [4, 5] },
+    { start: 4, probs: [8, 9, 11, 12] },
+  ]);
+});
+
+t.test('max of the windows covering each sample', async (t) => {
+  t.same(
+    plain(run({ classes: 1, reduce: 'max' }, windows)).flatMap((s) => s.probs),
+    [1, 2, 5, 6, 9, 10, 11, 12],
+  );
+  // Max of values where the later window is lower.
+  const falling = [
+    { start: 0, probs: [4, 3, 2, 1] },
+    { start: 2, probs: [0, 0, 0, 0] },
+  ];
+  t.same(
+    plain(run({ classes: 1, reduce: 'max' }, falling)).flatMap((s) => s.probs),
+    [4, 3, 2, 1, 0, 0],
+  );
+});
+
+t.test('edge blinding: window edges count only where nothing else covers the sample', async (t) => {
+  // One blinded sample at each end: window 0 blinds samples 0 and 3, window 1 blinds 2 and 5, window 2 4 and 7.
+  // 0: only window 0's edge -> 1; 2: window 0 inside (3), window 1 edge -> 3; 3: window 1 inside -> 6;
+  // 4: window 1 inside (7); 5: window 2 inside (10); 7: only window 2's edge -> 12.
+  t.same(
+    plain(run({ classes: 1, edgeBlindSamples: 1 }, windows)).flatMap((s) => s.probs),
+    [1, 2, 3, 6, 7, 10, 11, 12],
+  );
+  // With max and a blind of 2 (every sample of a length-4 window is an edge): all samples fall back.
+  t.same(
+    plain(run({ classes: 1, reduce: 'max', edgeBlindSamples: 2 }, windows)).flatMap((s) => s.probs),
+    [1, 2, 5, 6, 9, 10, 11, 12],
+  );
+});
+
+t.test('several classes keep their columns', async (t) => {
+  const twoClass = [
+    { start: 0, probs: [1, 10, 2, 20, 3, 30] },
+    { start: 1, probs: [5, 50, 7, 70, 9, 90] },
+  ];
+  t.same(plain(run({ classes: 2 }, twoClass)), [
+    { start: 0, probs: [1, 10] },
+    { start: 1, probs: [3.5, 35, 5, 50, 9, 90] },
+  ]);
+});
+
+t.test('a gap finishes the pending part and starts a new segment', async (t) => {
+  const gapped = [
+    { start: 100, probs: [1, 2, 3, 4] },
+    { start: 110, probs: [5, 6, 7, 8] },
+  ];
+  t.same(plain(run({ classes: 1 }, gapped)), [
+    { start: 100, probs: [1, 2, 3, 4] },
+    { start: 110, probs: [5, 6, 7, 8] },
+  ]);
+  // Adjacent windows (stride = length) leave no gap and no overlap.
+  const adjacent = [
+    { start: 0, probs: [1, 2] },
+    { start: 2, probs: [3, 4] },
+  ];
+  t.same(plain(run({ classes: 1 }, adjacent)), [
+    { start: 0, probs: [1, 2] },
+    { start: 2, probs: [3, 4] },
+  ]);
+});
+
+t.test('state is plain JSON and pure: serialized state resumes identically', async (t) => {
+  const first = pushWindow(createStitchState({ classes: 1, edgeBlindSamples: 1 }), windows[0]);
+  const snapshot = JSON.stringify(first.state);
+  const second = pushWindow(first.state, windows[1]);
+  t.equal(JSON.stringify(first.state), snapshot, 'pushWindow leaves its input state unchanged');
+  const resumed = pushWindow(JSON.parse(snapshot) as StitchState, windows[1]);
+  t.same(resumed, second, 'a state that went through JSON continues the same');
+  t.same(Array.from(second.finished!.probs), [1, 2]);
+  t.equal(second.state.start, 2);
+  t.equal(second.state.length, 4);
+});
+
+t.test('flush hands out the rest once, and later windows must not reach back', async (t) => {
+  const { state } = pushWindow(createStitchState({ classes: 1 }), windows[0]);
+  const flushed = flushStitch(state);
+  t.same(Array.from(flushed.finished!.probs), [1, 2, 3, 4]);
+  t.equal(flushStitch(flushed.state).finished, null);
+  t.throws(() => pushWindow(flushed.state, { start: 3, probs: [1] }), RangeError);
+  t.equal(pushWindow(flushed.state, { start: 4, probs: [9] }).finished, null);
+  t.equal(flushStitch(createStitchState({ classes: 1 })).finished, null, 'nothing to flush');
+});
+
+t.test('bad windows and options', async (t) => {
+  const state = pushWindow(createStitchState({ classes: 2 }), { start: 4, probs: [0, 0] }).state;
+  t.throws(() => pushWindow(state, { start: 2, probs: [0, 0] }), { message: /start order/ });
+  t.throws(() => pushWindow(state, { start: 5, probs: [0, 0, 0] }), RangeError);
+  t.throws(() => pushWindow(state, { start: 5.5, probs: [0, 0] }), RangeError);
+  t.throws(() => createStitchState({ classes: 0 }), ConfigError);
+  t.throws(() => createStitchState({ classes: 3, edgeBlindSamples: -1 }), ConfigError);
+  t.throws(() => createStitchState({ classes: 3, reduce: 'median' as 'mean' }), ConfigError);
+});
