@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Runs `phasestream <args>` as a user would, in a child process. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [resolve(repoRoot, 'bin/phasestream.js'), ...args], {
       cwd: options.cwd ?? repoRoot,

@@ -1,0 +1,76 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { exportPhaseNetOnnx } from '../../engine/onnx/export.ts';
+import { UsageError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import { importPhaseNetCheckpoint } from '../../model/checkpoint/import-phasenet.ts';
+import { cacheDir, downloadAll } from '../../model/fetch.ts';
+import { ORIGINAL_SOURCE, originalCard, originalFileUrl, readLicenceBeside } from '../../model/original.ts';
+import { loadModelDir, saveModelDir } from '../../model/store.ts';
+
+/** Imports a checkpoint in the original's format into a model directory; returns the directory. */
+async function importCheckpoint(prefix: string, out: string, origin: string): Promise<string> {
+  const { architecture, weights } = await importPhaseNetCheckpoint(prefix);
+  const card = originalCard(architecture, origin, await readLicenceBeside(prefix));
+  await saveModelDir(out, { card, weights });
+  log.info({ out, weights: weights.size }, 'model imported');
+  return out;
+}
+
+export function registerModelCommands(program: Command): void {
+  const model = program.command('model').description('Bring in, convert and inspect models');
+
+  model
+    .command('import')
+    .description(
+      "Import a checkpoint in the original PhaseNet's TensorFlow format into a PhaseStream model directory",
+    )
+    .argument(
+      '<checkpoint-prefix>',
+      'e.g. model/190703-214543/model_95.ckpt (the .index and .data-* files beside it)',
+    )
+    .requiredOption('--out <dir>', 'model directory to write (model.json, weight shards, card.json)')
+    .action(async (prefix: string, opts: { out: string }) => {
+      const out = await importCheckpoint(prefix, opts.out, `imported from ${resolve(prefix)}`);
+      process.stdout.write(`${out}\n`);
+    });
+
+  model
+    .command('fetch')
+    .description('Download a published model, check it, import it and cache it')
+    .argument('<name>', `model to fetch: ${ORIGINAL_SOURCE.name}`)
+    .option('--base-url <url>', 'where the raw files are served (a mirror laid out as GitHub raw files)')
+    .option('--cache-dir <dir>', 'cache directory (default: $PHASESTREAM_CACHE_DIR or ~/.cache/phasestream)')
+    .action(async (name: string, opts: { baseUrl?: string; cacheDir?: string }) => {
+      if (name !== ORIGINAL_SOURCE.name) {
+        throw new UsageError(`unknown model '${name}'`, {
+          hint: `Models that can be fetched: ${ORIGINAL_SOURCE.name}`,
+        });
+      }
+      const root = opts.cacheDir ?? cacheDir();
+      const baseUrl = opts.baseUrl ?? ORIGINAL_SOURCE.defaultBaseUrl;
+      const checkpointDir = join(root, 'checkpoints', name, ORIGINAL_SOURCE.commit);
+      await downloadAll(checkpointDir, ORIGINAL_SOURCE.files, (file) => originalFileUrl(baseUrl, file));
+      const out = join(root, 'models', name);
+      await importCheckpoint(
+        join(checkpointDir, ORIGINAL_SOURCE.checkpoint),
+        out,
+        originalFileUrl(baseUrl, ''),
+      );
+      process.stdout.write(`${out}\n`);
+    });
+
+  model
+    .command('export-onnx')
+    .description('Export a model directory as an ONNX graph (batch norm folded; dynamic batch and length)')
+    .argument('<model-dir>', 'PhaseStream model directory')
+    .requiredOption('--out <file>', 'the .onnx file to write')
+    .action(async (dir: string, opts: { out: string }) => {
+      const { card, weights } = await loadModelDir(dir);
+      const bytes = exportPhaseNetOnnx(card.architecture, weights);
+      await mkdir(resolve(opts.out, '..'), { recursive: true });
+      await writeFile(opts.out, bytes);
+      process.stdout.write(`${opts.out}\n`);
+    });
+}

@@ -1,0 +1,41 @@
+import { type Command, Option } from 'commander';
+import { defaultEngineOptions, type EngineOptions } from '../engine/index.ts';
+import { UsageError } from '../errors.ts';
+
+/** The options every command that runs the network shares. */
+export function addEngineOptions(command: Command): Command {
+  return command
+    .option('--model <dir>', 'model directory (default: the bundled model, else the fetched original)')
+    .addOption(
+      new Option('--engine <engine>', 'inference engine')
+        .choices(['auto', 'onnxruntime', 'tfjs'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--backend <backend>', 'tfjs backend (with --engine tfjs)')
+        .choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+        .default('auto'),
+    )
+    .option('--threads <n>', 'CPU threads for inference (default: all cores)', positiveInteger('--threads'));
+}
+
+export function engineOptionsFrom(opts: {
+  engine?: string;
+  backend?: string;
+  threads?: number;
+}): EngineOptions {
+  return {
+    engine: (opts.engine ?? defaultEngineOptions.engine) as EngineOptions['engine'],
+    backend: (opts.backend ?? defaultEngineOptions.backend) as EngineOptions['backend'],
+    threads: opts.threads,
+  };
+}
+
+export function positiveInteger(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new UsageError(`${name} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
