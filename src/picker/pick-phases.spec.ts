@@ -1,0 +1,69 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import t from 'tap';
+import { goldenSamples } from '../../test/helpers/golden.ts';
+import { originalModel } from '../../test/helpers/original-model.ts';
+import { skipUnlessShared } from '../../test/helpers/shared.ts';
+import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
+import type { StationWindow } from '../stream/types.ts';
+import { indexTimeUs } from './pick.ts';
+import { pickPhases } from './pick-phases.ts';
+
+const skip =
+  skipUnlessShared('golden', 'phasenet-original') || skipUnlessShared('models', 'phasenet-original');
+
+t.test(
+  'batches of golden windows give the original picks, station by station, then complete',
+  { skip },
+  async (t) => {
+    const model = await originalModel();
+    const engine = await createOnnxEngine(model, { threads: 2 });
+    t.teardown(() => engine.dispose());
+    const golden = goldenSamples().filter((g) => g.length === 3000);
+    // Station A gets g0 at index 100_000; station B gets g2 then, later, g3 (a new segment after a gap).
+    const window = (station: string, g: (typeof golden)[number], startIndex: number): StationWindow => ({
+      station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
+      samplingRate: 100,
+      startIndex,
+      length: 3000,
+      components: ['E', 'N', 'Z'],
+      data: g.input,
+      endOfSegment: true,
+      receivedAtMs: 0,
+    });
+    const [g0, , g2, g3] = golden;
+    const batches = [[window('A', g0, 100_000), window('B', g2, 200_000)], [window('B', g3, 300_000)]];
+    let inferred = 0;
+    const picks = await lastValueFrom(
+      from(batches).pipe(
+        pickPhases(engine, {
+          pickerOptions: () => ({
+            classes: ['noise', 'P', 'S'],
+            minPeakHeight: { P: 0.5, S: 0.5 },
+            minPeakDistanceSamples: 50,
+          }),
+          onBatch: ({ windows }) => {
+            inferred += windows;
+          },
+        }),
+        toArray(),
+      ),
+    );
+    const expected = [
+      ['A', g0, 100_000],
+      ['B', g2, 200_000],
+      ['B', g3, 300_000],
+    ].flatMap(([station, g, start]) => {
+      const s = g as (typeof golden)[number];
+      return [
+        ...s.pPicks!.map((i) => ({ station, phase: 'P', index: (start as number) + i })),
+        ...s.sPicks!.map((i) => ({ station, phase: 'S', index: (start as number) + i })),
+      ].sort((a, b) => a.index - b.index);
+    });
+    t.same(
+      picks.map((p) => ({ station: p.station, phase: p.phase, timeUs: p.timeUs })),
+      expected.map((e) => ({ station: e.station, phase: e.phase, timeUs: indexTimeUs(e.index, 100) })),
+    );
+    t.equal(inferred, 3, 'every window ran through the network once');
+    t.ok(picks.every((p) => p.model === 'phasenet-original' && p.channel === 'HH' && p.probability >= 0.5));
+  },
+);

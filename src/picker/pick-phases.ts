@@ -1,0 +1,90 @@
+import { concat, concatMap, defer, from, type Observable, type OperatorFunction } from 'rxjs';
+import type { InferenceEngine } from '../engine/engine.ts';
+import type { StationWindow } from '../stream/types.ts';
+import { stationKey } from '../stream/types.ts';
+import {
+  createPhasePicker,
+  flushPhasePicker,
+  type PhasePickerOptions,
+  type PhasePickerResult,
+  type PhasePickerState,
+  pushProbabilities,
+} from './phase-picker.ts';
+import { makePick, type Pick } from './pick.ts';
+
+export interface PickPhasesOptions {
+  /** Picking options of a station (thresholds may differ per station). */
+  pickerOptions: (stationKey: string) => PhasePickerOptions;
+  /** Called with each batch's inference time, for health and latency metrics. */
+  onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+}
+
+/**
+ * Batches of windows -> picks: runs the network on each batch (windows of equal length together),
+ * stitches each station's overlapping probabilities and emits each pick once, when no later window
+ * can change it. Stations' pickers live in the closure as plain data (see phase-picker.ts).
+ */
+export function pickPhases(
+  engine: InferenceEngine,
+  options: PickPhasesOptions,
+): OperatorFunction<StationWindow[], Pick> {
+  return (batches: Observable<StationWindow[]>) => {
+    const pickers = new Map<string, PhasePickerState>();
+    const stations = new Map<string, { id: StationWindow['station']; rate: number }>();
+    const model = engine.card.name;
+
+    const step = (window: StationWindow, probs: Float32Array): Pick[] => {
+      const key = stationKey(window.station);
+      const state = pickers.get(key) ?? createPhasePicker(options.pickerOptions(key));
+      stations.set(key, { id: window.station, rate: window.samplingRate });
+      const results: PhasePickerResult[] = [pushProbabilities(state, { start: window.startIndex, probs })];
+      if (window.endOfSegment) results.push(flushPhasePicker(results[0].state));
+      pickers.set(key, results[results.length - 1].state);
+      return results.flatMap((r) =>
+        r.peaks.map((p) =>
+          makePick(window.station, p.phase, p.sample, window.samplingRate, p.probability, model),
+        ),
+      );
+    };
+
+    const run = async (batch: StationWindow[]): Promise<Pick[]> => {
+      const picks: Pick[] = [];
+      const probsOf = new Map<StationWindow, Float32Array>();
+      // Windows of one length run together; a segment shorter than a window makes a shorter one.
+      for (const length of new Set(batch.map((w) => w.length))) {
+        const same = batch.filter((w) => w.length === length);
+        const channels = same[0].components.length;
+        const input = new Float32Array(same.length * length * channels);
+        same.forEach((w, i) => input.set(w.data, i * length * channels));
+        const started = performance.now();
+        const { probs } = await engine.run(input, same.length, length);
+        options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
+        const size = length * engine.card.classes.length;
+        same.forEach((w, i) => probsOf.set(w, probs.subarray(i * size, (i + 1) * size)));
+      }
+      // Stations' windows are stitched in batch order, which keeps each station's start order.
+      for (const window of batch) picks.push(...step(window, probsOf.get(window)!));
+      return picks;
+    };
+
+    // A stream that ends without closing a station's segment still gives that station's last picks.
+    const flushAll = defer(() => {
+      const picks: Pick[] = [];
+      for (const [key, state] of pickers) {
+        const result = flushPhasePicker(state);
+        pickers.set(key, result.state);
+        const station = stations.get(key)!;
+        picks.push(
+          ...result.peaks.map((p) =>
+            makePick(station.id, p.phase, p.sample, station.rate, p.probability, model),
+          ),
+        );
+      }
+      return from(picks);
+    });
+    return concat(
+      batches.pipe(concatMap((batch) => from(run(batch)).pipe(concatMap((picks) => from(picks))))),
+      flushAll,
+    );
+  };
+}
