@@ -1,5 +1,4 @@
 import t from 'tap';
-import { seededUniform } from '../../bench/random-model.ts';
 import { WaveformFormatError } from '../../src/errors.ts';
 import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
 import type { MseedEncodeOptions, MseedSeries } from '../../src/ingest/mseed/encode.ts';
@@ -9,6 +8,7 @@ import type { MseedRecord } from '../../src/ingest/mseed/record.ts';
 import { endTimeUs, MseedEncoding, sampleTimeUs } from '../../src/ingest/mseed/record.ts';
 import { epochUsFromYearDay, isoFromEpochUs, yearDayFromEpochUs } from '../../src/ingest/mseed/time.ts';
 import { samplingRateFromFactors } from '../../src/ingest/mseed/v2.ts';
+import { seededUniform } from '../../src/util/random.ts';
 
 const streamId = { network: 'XX', station: 'TEST', location: '00', channel: 'HHZ' };
 const START_US = Date.parse('2024-02-29T23:59:58Z') * 1000 + 123_456;

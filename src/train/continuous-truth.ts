@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { WaveformFormatError } from '../errors.ts';
+import type { TimedPhase } from './metrics.ts';
+
+/**
+ * The known arrivals of a continuous record for evaluation: a picks CSV with at least the columns
+ * `phase` and `time` (ISO 8601), as ../shared/data/continuous-dev/picks.csv, and optionally a
+ * manifest of real but unlabelled transients whose unmatched picks are not counted as false.
+ */
+export function readArrivalsCsv(path: string): TimedPhase[] {
+  const [header, ...rows] = readFileSync(path, 'utf8').trim().split(/\r?\n/);
+  const columns = header.split(',');
+  const phaseAt = columns.indexOf('phase');
+  const timeAt = columns.indexOf('time');
+  if (phaseAt < 0 || timeAt < 0) {
+    throw new WaveformFormatError(`${path} has no 'phase' and 'time' columns (header: ${header})`, {
+      hint: 'a picks CSV needs a header with phase,time (time as ISO 8601)',
+    });
+  }
+  return rows.map((row, i) => {
+    const cells = row.split(',');
+    const timeUs = isoToEpochUs(cells[timeAt]);
+    if (!Number.isFinite(timeUs))
+      throw new WaveformFormatError(`${path} line ${i + 2}: bad time '${cells[timeAt]}'`);
+    return { phase: cells[phaseAt], timeUs };
+  });
+}
+
+/** ISO 8601 to epoch microseconds, keeping fractional seconds to the microsecond. */
+export function isoToEpochUs(iso: string): number {
+  const match = iso.match(/^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$/);
+  if (!match) return Number.NaN;
+  const seconds = Date.parse(`${match[1]}${match[3] ?? 'Z'}`);
+  const fraction = Number(`0.${match[2] ?? '0'}`);
+  return seconds * 1000 + Math.round(fraction * 1e6);
+}
+
+/**
+ * The transients of a continuous-dev style manifest (`background_unlabelled_transients_s`: per
+ * component, [start, end] seconds after `start`) as exclusion intervals in epoch microseconds.
+ */
+export function readTransientExclusions(path: string): [number, number][] {
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  const startUs = isoToEpochUs(manifest.start);
+  const byComponent: Record<string, [number, number][]> = manifest.background_unlabelled_transients_s ?? {};
+  return Object.values(byComponent)
+    .flat()
+    .map(([a, b]) => [startUs + Math.round(a * 1e6), startUs + Math.round(b * 1e6)] as [number, number])
+    .sort((x, y) => x[0] - y[0]);
+}
