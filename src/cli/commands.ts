@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
+import { registerEvaluateCommand } from './commands/evaluate.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerPredictCommand } from './commands/predict.ts';
+import { registerReplayCommand } from './commands/replay.ts';
+import { registerRunCommand } from './commands/run.ts';
 
 /** Every command of the CLI, registered in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
+  registerRunCommand(program);
+  registerReplayCommand(program);
   registerPredictCommand(program);
+  registerEvaluateCommand(program);
   registerModelCommands(program);
 }

@@ -4,7 +4,7 @@ import { log } from '../log.ts';
 import type { LoadedModel } from '../model/card.ts';
 import type { InferenceEngine } from './engine.ts';
 import { createOnnxEngine } from './onnx/onnx-engine.ts';
-import { type TfjsBackendName, createTfjsEngine } from './tfjs/tfjs-engine.ts';
+import { createTfjsEngine, type TfjsBackendName } from './tfjs/tfjs-engine.ts';
 
 export type EngineKind = 'auto' | 'onnxruntime' | 'tfjs';
 

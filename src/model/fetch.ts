@@ -4,6 +4,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FetchError, UsageError } from '../errors.ts';
 import { log } from '../log.ts';
+import { importPhaseNetCheckpoint } from './checkpoint/import-phasenet.ts';
+import { ORIGINAL_SOURCE, originalCard, originalFileUrl, readLicenceBeside } from './original.ts';
+import { saveModelDir } from './store.ts';
 
 /** The user's cache directory for PhaseStream (XDG on Linux, overridable by PHASESTREAM_CACHE_DIR). */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -58,4 +61,28 @@ export async function downloadAll(
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Where a fetched model lives in the cache. */
+export const fetchedModelDir = (root = cacheDir()) => join(root, 'models', ORIGINAL_SOURCE.name);
+
+/**
+ * Downloads the original PhaseNet checkpoint (pinned commit, sha256 checked), imports it and caches
+ * the model directory; returns it. `baseUrl` (or PHASESTREAM_MODEL_BASE_URL) serves a mirror laid
+ * out as GitHub's raw files.
+ */
+export async function fetchOriginalModel(
+  options: { cacheRoot?: string; baseUrl?: string } = {},
+): Promise<string> {
+  const root = options.cacheRoot ?? cacheDir();
+  const baseUrl = options.baseUrl ?? process.env.PHASESTREAM_MODEL_BASE_URL ?? ORIGINAL_SOURCE.defaultBaseUrl;
+  const checkpointDir = join(root, 'checkpoints', ORIGINAL_SOURCE.name, ORIGINAL_SOURCE.commit);
+  await downloadAll(checkpointDir, ORIGINAL_SOURCE.files, (file) => originalFileUrl(baseUrl, file));
+  const prefix = join(checkpointDir, ORIGINAL_SOURCE.checkpoint);
+  const { architecture, weights } = await importPhaseNetCheckpoint(prefix);
+  const out = fetchedModelDir(root);
+  const card = originalCard(architecture, originalFileUrl(baseUrl, ''), await readLicenceBeside(prefix));
+  await saveModelDir(out, { card, weights });
+  log.info({ out }, 'original PhaseNet fetched and imported');
+  return out;
 }

@@ -79,9 +79,9 @@ export async function annotateRecord(
     });
     const output = await engine.run(input, batch.length, window);
     const size = window * classes.length;
-    batch.forEach((start, i) =>
-      keep(pushProbabilities(picker, { start, probs: output.probs.subarray(i * size, (i + 1) * size) })),
-    );
+    for (const [i, start] of batch.entries()) {
+      keep(pushProbabilities(picker, { start, probs: output.probs.subarray(i * size, (i + 1) * size) }));
+    }
   }
   keep(flushPhasePicker(picker));
   return { probs, peaks };

@@ -55,12 +55,12 @@ export function pickPhases(
         const same = batch.filter((w) => w.length === length);
         const channels = same[0].components.length;
         const input = new Float32Array(same.length * length * channels);
-        same.forEach((w, i) => input.set(w.data, i * length * channels));
+        for (const [i, w] of same.entries()) input.set(w.data, i * length * channels);
         const started = performance.now();
         const { probs } = await engine.run(input, same.length, length);
         options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
         const size = length * engine.card.classes.length;
-        same.forEach((w, i) => probsOf.set(w, probs.subarray(i * size, (i + 1) * size)));
+        for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * size, (i + 1) * size));
       }
       // Stations' windows are stitched in batch order, which keeps each station's start order.
       for (const window of batch) picks.push(...step(window, probsOf.get(window)!));

@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exportPhaseNetOnnx } from '../../engine/onnx/export.ts';
 import { UsageError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { importPhaseNetCheckpoint } from '../../model/checkpoint/import-phasenet.ts';
-import { cacheDir, downloadAll } from '../../model/fetch.ts';
-import { ORIGINAL_SOURCE, originalCard, originalFileUrl, readLicenceBeside } from '../../model/original.ts';
+import { fetchOriginalModel } from '../../model/fetch.ts';
+import { ORIGINAL_SOURCE, originalCard, readLicenceBeside } from '../../model/original.ts';
 import { loadModelDir, saveModelDir } from '../../model/store.ts';
 
 /** Imports a checkpoint in the original's format into a model directory; returns the directory. */
@@ -48,17 +48,8 @@ export function registerModelCommands(program: Command): void {
           hint: `Models that can be fetched: ${ORIGINAL_SOURCE.name}`,
         });
       }
-      const root = opts.cacheDir ?? cacheDir();
-      const baseUrl = opts.baseUrl ?? ORIGINAL_SOURCE.defaultBaseUrl;
-      const checkpointDir = join(root, 'checkpoints', name, ORIGINAL_SOURCE.commit);
-      await downloadAll(checkpointDir, ORIGINAL_SOURCE.files, (file) => originalFileUrl(baseUrl, file));
-      const out = join(root, 'models', name);
-      await importCheckpoint(
-        join(checkpointDir, ORIGINAL_SOURCE.checkpoint),
-        out,
-        originalFileUrl(baseUrl, ''),
-      );
-      process.stdout.write(`${out}\n`);
+      process.stdout.write(`${await fetchOriginalModel({ cacheRoot: opts.cacheDir, baseUrl: opts.baseUrl })}
+`);
     });
 
   model

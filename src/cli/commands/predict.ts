@@ -61,7 +61,7 @@ export function registerPredictCommand(program: Command): void {
     if (opts.format !== 'text' && opts.format !== 'json') {
       throw new UsageError(`--format must be text or json, got '${opts.format}'`);
     }
-    const model = await loadModelDir(resolveModelDir(opts.model));
+    const model = await loadModelDir(await resolveModelDir(opts.model));
     const records = await readEventRecords(files, model.card.componentOrder);
     if (opts.probs && records.length !== 1) {
       throw new UsageError(

@@ -1,0 +1,136 @@
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { concatMap, from, lastValueFrom, tap } from 'rxjs';
+import { pickPipeline } from '../../app/pipeline.ts';
+import { replayProgress } from '../../app/progress.ts';
+import { checkConfig, loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { createEngine } from '../../engine/index.ts';
+import { UsageError } from '../../errors.ts';
+import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
+import { log } from '../../log.ts';
+import { resolveModelDir } from '../../model/resolve.ts';
+import { loadModelDir } from '../../model/store.ts';
+import { PickFile } from '../../sink/pick-file.ts';
+import { isoToEpochUs } from '../../train/continuous-truth.ts';
+import { addEngineOptions, engineOptionsFrom } from '../options.ts';
+
+interface ReplayOptions {
+  config?: string;
+  sds?: string;
+  start?: string;
+  end?: string;
+  stations?: string[];
+  model?: string;
+  engine?: string;
+  backend?: string;
+  threads?: number;
+  output?: string;
+  format?: string;
+  speed?: number;
+  stride?: number;
+}
+
+function timeOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const us = isoToEpochUs(value.length === 10 ? `${value}T00:00:00Z` : value);
+  if (!Number.isFinite(us))
+    throw new UsageError(`${name} '${value}' is not a time`, {
+      hint: 'write times as ISO 8601, e.g. 2011-03-31T00:00:00Z or 2011-03-31',
+    });
+  return us;
+}
+
+/** The config of a replay: the file's, with the command line's options on top. */
+async function replayConfig(opts: ReplayOptions): Promise<Config> {
+  const base = opts.config ? await loadConfig(opts.config) : checkConfig({});
+  return checkConfig(
+    {
+      ...base,
+      model: { dir: opts.model ?? base.model.dir },
+      engine: {
+        kind: opts.engine ?? base.engine.kind,
+        backend: opts.backend ?? base.engine.backend,
+        threads: opts.threads ?? base.engine.threads,
+      },
+      picker: { ...base.picker, strideS: opts.stride ?? base.picker.strideS },
+      output: { file: opts.output ?? base.output.file, format: opts.format ?? base.output.format },
+    },
+    'command line',
+  );
+}
+
+export function registerReplayCommand(program: Command): void {
+  const command = program
+    .command('replay')
+    .description('Pick P and S in archived miniSEED (files, or an SDS archive over a time range)')
+    .argument('[files...]', 'miniSEED files (any number of stations and channels)')
+    .option('--sds <dir>', 'an SDS archive (YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY)')
+    .option('--start <time>', 'start of the time range (ISO 8601), with --sds or to cut files')
+    .option('--end <time>', 'end of the time range (ISO 8601)')
+    .option('--stations <patterns...>', 'only these stations: NET.STA or NET.STA.LOC.CHA, with ? and *')
+    .option('--output <file>', 'where picks go (default: standard output)')
+    .option('--format <format>', 'jsonl (one JSON pick a line) or csv')
+    .option(
+      '--speed <factor>',
+      'pace the replay at real time x factor (default: as fast as possible)',
+      Number,
+    )
+    .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
+    .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
+  addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
+    const config = await replayConfig(opts);
+    const startUs = timeOption('--start', opts.start);
+    const endUs = timeOption('--end', opts.end);
+    let paths = files;
+    if (opts.sds) {
+      if (startUs === undefined || endUs === undefined) throw new UsageError('--sds needs --start and --end');
+      paths = [...files, ...sdsFiles(opts.sds, startUs, endUs, opts.stations)];
+    }
+    if (paths.length === 0) {
+      throw new UsageError('nothing to replay', {
+        hint: 'give miniSEED files, or --sds <dir> --start <t> --end <t>',
+      });
+    }
+    const model = await loadModelDir(await resolveModelDir(config.model.dir));
+    const engine = await createEngine(
+      model,
+      engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
+    );
+    const out = new PickFile(config.output.file, config.output.format);
+    const progress = replayProgress(paths.reduce((sum, p) => sum + statSync(p).size, 0));
+    const started = performance.now();
+    let badRecords = 0;
+    try {
+      const records = archiveRecords(paths, {
+        startUs,
+        endUs,
+        speed: opts.speed,
+        onBadRecord: (file, error) => {
+          badRecords++;
+          log.warn(
+            { file, offset: error.offset, problem: error.problem, err: error.message },
+            'bad record skipped',
+          );
+        },
+      }).pipe(tap((record) => progress.advance(record.recordLength, out.written)));
+      const picks = pickPipeline(records, engine, config);
+      await lastValueFrom(picks.pipe(concatMap((pick) => from(out.write(pick)))), {
+        defaultValue: undefined,
+      });
+    } finally {
+      progress.stop();
+      await out.close();
+      await engine.dispose();
+    }
+    log.info(
+      {
+        picks: out.written,
+        files: paths.length,
+        badRecords,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      },
+      'replay done',
+    );
+  });
+}

@@ -1,0 +1,348 @@
+import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { ConfigError, WaveformFormatError } from '../errors.ts';
+import { streamKey } from '../ingest/stream-id.ts';
+import { log } from '../log.ts';
+import { channelParts, stationOfStream } from './component.ts';
+import { samplesToUs, timeUsFromIndex } from './grid.ts';
+import { stepOperator } from './operate.ts';
+import { logChannelEvent, type ReportChannelEvent } from './report.ts';
+import type { ChannelChunk, ChannelEvent, StationBlock, StationId } from './types.ts';
+
+/**
+ * The channels of one station at the model's rate -> StationBlocks on the common grid, [length,
+ * components] in the model's component order (docs/stream.md has the policy in full).
+ *
+ * - Components: the channel's orientation code (component.ts: Z; N or 1; E or 2). The first channel
+ *   seen for a component feeds it; another one for the same component is ignored (logged once).
+ * - Waiting: blocks go out up to where every component has data, but a component that is more than
+ *   `maxLagMs` of data behind the most advanced one is not waited for: the station goes on without
+ *   it (zeros, `present` false), and what it sends later for times already passed on is dropped
+ *   (`out-of-order`). A component that never sends (a Z-only station) thus costs `maxLagMs` of delay
+ *   at the start of each segment, then the station runs on its other components.
+ * - Gaps inside a component of at most `shortGapFillS` are filled by linear interpolation between
+ *   the samples on either side (`present` stays true); longer ones leave the component out there
+ *   (zeros, `present` false) while the others go on.
+ * - A stretch with no data on any component longer than `shortGapFillS` ends the segment: the last
+ *   block before it has `endOfSegment` (or, when that block went out before the gap was known, a block
+ *   of length 0 with `endOfSegment` at the gap's start follows), and a new segment starts after it.
+ * - The end of the stream, and `endAfterIdleMs` without any chunk (when set), end the segment too.
+ *
+ * Memory per station: at most about `maxLagMs` of samples per component (plus one chunk), as
+ * components more behind are not waited for. The state is plain data (JSON-safe).
+ */
+
+export interface AssembleOptions {
+  /** The model's components in its input order. Default ['E', 'N', 'Z'] (PhaseNet). */
+  components?: string[];
+  /** The model's rate; chunks must come at it (resampleChannel before). */
+  samplingRate: number;
+  /** How far (data time) a component may lag the most advanced one and still be waited for. Default 30 s. */
+  maxLagMs?: number;
+  /** Gaps up to this long are interpolated; longer ones leave the component out. Default 2 s. */
+  shortGapFillS?: number;
+}
+
+interface Piece {
+  start: number;
+  values: number[];
+}
+
+interface Track {
+  /** The channel that feeds this component, once one has. */
+  channel: string | null;
+  /** Index after the last sample received in this segment; null before its first. */
+  end: number | null;
+  /** Samples not yet passed on, disjoint and in order. */
+  pieces: Piece[];
+  /** The last sample received in this segment (the left end of a short-gap fill). */
+  lastValue: number | null;
+}
+
+export interface AssembleState {
+  station: StationId;
+  components: string[];
+  samplingRate: number;
+  maxLagSamples: number;
+  shortGapSamples: number;
+  /** Next index to pass on; null before any data. */
+  frontier: number | null;
+  /** False until a block went out: until then an earlier chunk may still move the start back. */
+  frontierFixed: boolean;
+  /** Start of the current segment; null between segments (after a flush). */
+  segmentStart: number | null;
+  /** A block of the current segment went out, so its end must be marked. */
+  segmentOpen: boolean;
+  tracks: Track[];
+}
+
+export interface AssembleStep {
+  state: AssembleState;
+  blocks: StationBlock[];
+  events: ChannelEvent[];
+  /** A chunk that feeds no component: its channel. */
+  ignored?: string;
+}
+
+export function createAssembleState(station: StationId, options: AssembleOptions): AssembleState {
+  const { components = ['E', 'N', 'Z'], samplingRate, maxLagMs = 30_000, shortGapFillS = 2 } = options;
+  if (!(samplingRate > 0)) throw new ConfigError(`samplingRate must be > 0, got ${samplingRate}`);
+  if (components.length === 0 || new Set(components).size !== components.length) {
+    throw new ConfigError(`components must be distinct and not empty, got [${components.join(', ')}]`);
+  }
+  if (!(maxLagMs >= 0)) throw new ConfigError(`maxLagMs must be >= 0, got ${maxLagMs}`);
+  if (!(shortGapFillS >= 0)) throw new ConfigError(`shortGapFillS must be >= 0, got ${shortGapFillS}`);
+  return {
+    station: { ...station },
+    components: [...components],
+    samplingRate,
+    maxLagSamples: Math.round((maxLagMs * samplingRate) / 1000),
+    shortGapSamples: Math.round(shortGapFillS * samplingRate),
+    frontier: null,
+    frontierFixed: false,
+    segmentStart: null,
+    segmentOpen: false,
+    tracks: components.map(() => ({ channel: null, end: null, pieces: [], lastValue: null })),
+  };
+}
+
+function copyState(state: AssembleState): AssembleState {
+  return { ...state, tracks: state.tracks.map((t) => ({ ...t, pieces: [...t.pieces] })) };
+}
+
+/** Where a track's known data ends in the current segment (its start when it has none yet). */
+function knownEnd(state: AssembleState, track: Track): number {
+  return Math.max(track.end ?? Number.NEGATIVE_INFINITY, state.segmentStart!);
+}
+
+/** Passes on [frontier, upTo): blocks of uniform presence, segment ends at long all-component holes. */
+function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
+  const blocks: StationBlock[] = [];
+  const from = s.frontier!;
+  const channels = s.components.length;
+  const endSegment = (at: number) => {
+    if (!s.segmentOpen) return;
+    const last = blocks[blocks.length - 1];
+    if (last !== undefined && last.startIndex + last.length === at) last.endOfSegment = true;
+    else
+      blocks.push(
+        block(
+          s,
+          at,
+          0,
+          new Float32Array(0),
+          s.tracks.map(() => false),
+          true,
+        ),
+      );
+    s.segmentOpen = false;
+  };
+  if (upTo > from) {
+    const cuts = new Set([from, upTo]);
+    for (const track of s.tracks) {
+      for (const p of track.pieces) {
+        for (const at of [p.start, p.start + p.values.length]) if (at > from && at < upTo) cuts.add(at);
+      }
+    }
+    const edges = [...cuts].sort((a, b) => a - b);
+    const covering = (track: Track, at: number) =>
+      track.pieces.find((p) => p.start <= at && at < p.start + p.values.length);
+    // Runs of equal presence: a block each, or a segment end for a long run with no data at all.
+    let runStart = edges[0];
+    let runMask = s.tracks.map((t) => covering(t, runStart) !== undefined);
+    for (let e = 1; e < edges.length; e++) {
+      const at = edges[e];
+      const mask = at < upTo ? s.tracks.map((t) => covering(t, at) !== undefined) : null;
+      if (mask !== null && mask.every((m, c) => m === runMask[c])) continue;
+      const length = at - runStart;
+      if (runMask.every((m) => !m) && length > s.shortGapSamples) {
+        endSegment(runStart);
+        s.segmentStart = at;
+        for (const track of s.tracks) track.lastValue = null;
+      } else {
+        const data = new Float32Array(length * channels);
+        s.tracks.forEach((track, c) => {
+          for (const p of track.pieces) {
+            const a = Math.max(p.start, runStart);
+            const b = Math.min(p.start + p.values.length, at);
+            for (let i = a; i < b; i++) data[(i - runStart) * channels + c] = p.values[i - p.start];
+          }
+        });
+        blocks.push(block(s, runStart, length, data, runMask, false));
+        s.segmentOpen = true;
+      }
+      runStart = at;
+      if (mask !== null) runMask = mask;
+    }
+    s.frontier = upTo;
+    s.frontierFixed = true;
+    for (const track of s.tracks) {
+      track.pieces = track.pieces.flatMap((p) => {
+        const end = p.start + p.values.length;
+        if (end <= upTo) return [];
+        return p.start >= upTo ? [p] : [{ start: upTo, values: p.values.slice(upTo - p.start) }];
+      });
+    }
+  }
+  if (final) endSegment(s.frontier!);
+  return blocks;
+}
+
+function block(
+  s: AssembleState,
+  startIndex: number,
+  length: number,
+  data: Float32Array,
+  present: boolean[],
+  endOfSegment: boolean,
+): StationBlock {
+  return {
+    station: s.station,
+    samplingRate: s.samplingRate,
+    startIndex,
+    length,
+    components: s.components,
+    data,
+    present: [...present],
+    ...(endOfSegment ? { endOfSegment } : {}),
+  };
+}
+
+/** Adds one chunk of one of the station's channels and passes on what became complete. */
+export function pushAssemble(state: AssembleState, chunk: ChannelChunk): AssembleStep {
+  const rateOff = Math.abs(chunk.samplingRate - state.samplingRate) > 1e-6 * state.samplingRate;
+  if (rateOff) {
+    throw new WaveformFormatError(
+      `${streamKey(chunk.streamId)} reached the station assembler at ${chunk.samplingRate} Hz, not ${state.samplingRate} Hz`,
+      { hint: 'resample each channel to the model rate first (resampleChannel)' },
+    );
+  }
+  const { channel } = chunk.streamId;
+  const c = state.components.indexOf(channelParts(channel).component ?? '');
+  if (c === -1 || (state.tracks[c].channel !== null && state.tracks[c].channel !== channel)) {
+    return { state, blocks: [], events: [], ignored: channel };
+  }
+  const s = copyState(state);
+  const events: ChannelEvent[] = [];
+  const event = (kind: ChannelEvent['kind'], at: number, samples: number, detail: string) =>
+    events.push({
+      kind,
+      streamId: chunk.streamId,
+      timeUs: timeUsFromIndex(at, s.samplingRate),
+      durationUs: samplesToUs(samples, s.samplingRate),
+      detail,
+    });
+  const track = s.tracks[c];
+  track.channel = channel;
+  let start = chunk.startIndex;
+  let values = Array.from(chunk.samples);
+  if (s.frontier === null || (!s.frontierFixed && start < s.frontier)) {
+    s.frontier = start;
+    s.segmentStart = start;
+  } else if (s.segmentStart === null) {
+    s.segmentStart = Math.max(s.frontier, start);
+    s.frontier = s.segmentStart;
+  }
+  const floor = Math.max(s.frontier, track.end ?? Number.NEGATIVE_INFINITY);
+  if (start < floor) {
+    const cut = Math.min(floor - start, values.length);
+    if (track.end !== null && start < track.end) {
+      event(
+        'overlap',
+        start,
+        Math.min(track.end - start, cut),
+        'samples this component already had were dropped',
+      );
+    }
+    const behind = cut - (track.end !== null && start < track.end ? Math.min(track.end - start, cut) : 0);
+    if (behind > 0) {
+      event(
+        'out-of-order',
+        Math.max(start, track.end ?? start),
+        behind,
+        `the station had passed on this time without the component (it lagged more than ${s.maxLagSamples / s.samplingRate} s): dropped`,
+      );
+    }
+    values = values.slice(cut);
+    start += cut;
+  }
+  if (values.length === 0) return { state: s, blocks: [], events };
+  const gap = track.end === null ? 0 : start - track.end;
+  if (gap > 0 && gap <= s.shortGapSamples && track.lastValue !== null && track.end! >= s.frontier) {
+    const from = track.lastValue;
+    const to = values[0];
+    const filled = Array.from({ length: gap }, (_, k) => from + ((to - from) * (k + 1)) / (gap + 1));
+    track.pieces.push({ start: track.end!, values: filled });
+  }
+  track.pieces.push({ start, values });
+  track.end = start + values.length;
+  track.lastValue = values[values.length - 1];
+  const ends = s.tracks.map((t) => knownEnd(s, t));
+  const head = Math.max(...ends);
+  const upTo = Math.min(...ends.filter((end) => head - end <= s.maxLagSamples));
+  return { state: s, blocks: emit(s, upTo, false), events };
+}
+
+/** End of the stream or of the station's activity: passes on everything and ends the segment. */
+export function flushAssemble(state: AssembleState): AssembleStep {
+  if (state.frontier === null || state.segmentStart === null) return { state, blocks: [], events: [] };
+  const s = copyState(state);
+  const head = Math.max(...s.tracks.map((t) => knownEnd(s, t)));
+  const blocks = emit(s, head, true);
+  s.segmentStart = null;
+  for (const track of s.tracks) {
+    track.end = null;
+    track.lastValue = null;
+    track.pieces = [];
+  }
+  return { state: s, blocks, events: [] };
+}
+
+export interface AssembleStationOptions extends AssembleOptions {
+  report?: ReportChannelEvent;
+  /** End the segment when no chunk came for this long (wall clock; realtime use). Default: never. */
+  endAfterIdleMs?: number;
+  scheduler?: SchedulerLike;
+}
+
+/** Chunks of one station's channels (see {@link perStation}) at the model rate -> StationBlocks. */
+export function assembleStation(
+  options: AssembleStationOptions,
+): OperatorFunction<ChannelChunk, StationBlock> {
+  const report = options.report ?? logChannelEvent;
+  const { endAfterIdleMs } = options;
+  if (endAfterIdleMs !== undefined && !(endAfterIdleMs > 0)) {
+    throw new ConfigError(`endAfterIdleMs must be > 0, got ${endAfterIdleMs}`);
+  }
+  createAssembleState({ network: '', station: '', location: '', channelPrefix: '' }, options);
+  return stepOperator<ChannelChunk, StationBlock>(() => {
+    let state: AssembleState | null = null;
+    let lastChunkMs = 0;
+    const ignored = new Set<string>();
+    const take = (step: AssembleStep) => {
+      state = step.state;
+      for (const event of step.events) report(event);
+      if (step.ignored !== undefined && !ignored.has(step.ignored)) {
+        ignored.add(step.ignored);
+        log.warn(
+          { station: state.station, channel: step.ignored, components: state.components },
+          'channel feeds no model component (or another channel already feeds it): ignored',
+        );
+      }
+      return step.blocks;
+    };
+    return {
+      push: (chunk, nowMs) => {
+        lastChunkMs = nowMs;
+        return take(
+          pushAssemble(state ?? createAssembleState(stationOfStream(chunk.streamId), options), chunk),
+        );
+      },
+      flush: () => (state === null ? [] : take(flushAssemble(state))),
+      dueMs: () =>
+        endAfterIdleMs === undefined || state === null || state.segmentStart === null
+          ? null
+          : lastChunkMs + endAfterIdleMs,
+      tick: () => (state === null ? [] : take(flushAssemble(state))),
+    };
+  }, options.scheduler);
+}

@@ -1,0 +1,53 @@
+import { mergeMap, type OperatorFunction } from 'rxjs';
+import { WaveformFormatError } from '../errors.ts';
+import { decodeMseedRecord } from '../ingest/mseed/decode.ts';
+import { isWaveformRecord, type MseedRecord } from '../ingest/mseed/record.ts';
+import { log } from '../log.ts';
+
+/** What carries a raw record: a SeedLink packet, or anything else with the record's bytes. */
+export interface RecordBytes {
+  recordBytes: Uint8Array;
+}
+
+export interface DecodeRecordsOptions {
+  /**
+   * A record that does not decode: an {@link MseedRecordError} naming its problem (truncated, Steim
+   * frame, CRC...), or a WaveformFormatError wrapping anything else the decoder threw. The record is
+   * skipped and the stream goes on. Default: a structured warning.
+   */
+  onBadRecord?: (error: WaveformFormatError, packet: RecordBytes) => void;
+  /** Named in error messages (e.g. the SeedLink server). */
+  source?: string;
+}
+
+/**
+ * Raw miniSEED records (2 or 3) -> decoded records. Records without samples (text records such as LOG
+ * channels, empty records) carry nothing to pick and are dropped quietly; undecodable ones are reported
+ * through `onBadRecord` and dropped.
+ */
+export function decodeRecords(
+  options: DecodeRecordsOptions = {},
+): OperatorFunction<RecordBytes, MseedRecord> {
+  const onBadRecord =
+    options.onBadRecord ??
+    ((error: WaveformFormatError) =>
+      log.warn({ err: error, hint: error.hint }, 'bad miniSEED record skipped'));
+  return mergeMap((packet) => {
+    let record: MseedRecord;
+    try {
+      record = decodeMseedRecord(packet.recordBytes, { source: options.source });
+    } catch (error) {
+      onBadRecord(
+        error instanceof WaveformFormatError
+          ? error
+          : new WaveformFormatError(`record could not be decoded: ${(error as Error)?.message ?? error}`, {
+              hint: 'the record is unusual enough to upset the decoder; it was skipped',
+              cause: error,
+            }),
+        packet,
+      );
+      return [];
+    }
+    return isWaveformRecord(record) ? [record] : [];
+  });
+}

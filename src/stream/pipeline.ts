@@ -1,0 +1,77 @@
+import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { assembleStation } from './assemble-station.ts';
+import { perChannel, perStation } from './per-station.ts';
+import type { ReportChannelEvent } from './report.ts';
+import { resampleChannel } from './resample-channel.ts';
+import { type SequenceOptions, type SequenceRecord, sequenceChannel } from './sequence-channel.ts';
+import { slidingWindows } from './sliding-windows.ts';
+import type { StationWindow } from './types.ts';
+
+/** Everything between decoded records and the batcher, for one model. */
+export interface StationWindowsOptions extends SequenceOptions {
+  /** The model's rate (card.samplingRate). */
+  samplingRate: number;
+  /** The model's component order (card.componentOrder). */
+  components: string[];
+  /** card.windowLength. */
+  windowLength: number;
+  strideSamples: number;
+  maxLagMs?: number;
+  shortGapFillS?: number;
+  endAfterIdleMs?: number;
+  report?: ReportChannelEvent;
+  /** A channel or station pipeline failed (it restarts with its next data). */
+  onError?: (key: string, error: unknown) => void;
+  scheduler?: SchedulerLike;
+  /** Wall clock for `receivedAtMs`. Default Date.now. */
+  clock?: () => number;
+}
+
+/**
+ * Decoded records of any number of stations -> normalized windows: per channel sequenceChannel and
+ * resampleChannel, per station assembleStation and slidingWindows. Feed it from decodeRecords (SeedLink)
+ * or an archive reader; batch the result with batchWindows.
+ */
+export function stationWindows(
+  options: StationWindowsOptions,
+): OperatorFunction<SequenceRecord, StationWindow> {
+  const { samplingRate, components, report, scheduler } = options;
+  return (records) =>
+    records.pipe(
+      perChannel(
+        (channel) =>
+          channel.pipe(
+            sequenceChannel({
+              maxReorderWaitMs: options.maxReorderWaitMs,
+              maxPendingRecords: options.maxPendingRecords,
+              clockJumpS: options.clockJumpS,
+              report,
+              scheduler,
+            }),
+            resampleChannel(samplingRate),
+          ),
+        { onError: options.onError },
+      ),
+      perStation(
+        (station) =>
+          station.pipe(
+            assembleStation({
+              components,
+              samplingRate,
+              maxLagMs: options.maxLagMs,
+              shortGapFillS: options.shortGapFillS,
+              endAfterIdleMs: options.endAfterIdleMs,
+              report,
+              scheduler,
+            }),
+            slidingWindows({
+              length: options.windowLength,
+              stride: options.strideSamples,
+              components,
+              clock: options.clock,
+            }),
+          ),
+        { onError: options.onError },
+      ),
+    );
+}

@@ -1,0 +1,233 @@
+import type { OperatorFunction } from 'rxjs';
+import { ConfigError } from '../errors.ts';
+import { windowStarts } from '../picker/annotate.ts';
+import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
+import { stepOperator } from './operate.ts';
+import type { StationBlock, StationId, StationWindow } from './types.ts';
+
+/**
+ * One station's blocks -> normalized windows for the network.
+ *
+ * Windows start every `stride` samples from the segment's start and go out as soon as their samples
+ * are in (a window that ends exactly at the newest sample waits for the next block, which tells
+ * whether the segment goes on: if it ends there, that window is the segment's last). At the end of a
+ * segment the windows still missing by `windowStarts` (src/picker/annotate.ts, the rule for whole
+ * records) go out: one aligned to the segment's end, so its last samples are seen, or, for a segment
+ * shorter than a window, one window of the segment's own length. The last window of a segment has
+ * `endOfSegment` (the picker flushes the station after it). A block that does not continue the
+ * buffered samples also ends the segment.
+ *
+ * A component absent over part of a window (`present` false in its blocks) has those samples
+ * replaced by the mean of its present ones (normalize.ts `fillNonFinite`), so its trace gets no step
+ * where the data stops; absent over the whole window, it is zeros, a dead channel for
+ * `normalizeWindow`, as the original treats missing components.
+ *
+ * `receivedAtMs` is the arrival time (the `clock` when the block came) of the block holding the
+ * window's last sample. Memory: one window of samples plus a block. The state is plain data.
+ */
+
+export interface WindowOptions {
+  /** Window length in samples. Default 3000 (PhaseNet). */
+  length?: number;
+  /** Samples between window starts. Default half the length. */
+  stride?: number;
+}
+
+export interface WindowState {
+  length: number;
+  stride: number;
+  station: StationId | null;
+  samplingRate: number;
+  components: string[];
+  /** Start of the open segment; null when none is open. */
+  segmentStart: number | null;
+  /** Samples [bufferStart, bufferStart + buffer.length / components), row-major. */
+  bufferStart: number;
+  buffer: number[];
+  /** [start, end, mask] runs of presence: bit c set when component c has data. */
+  presence: [number, number, number][];
+  /** [end, arrivedAtMs] of the buffered blocks: samples before `end` arrived at `arrivedAtMs`. */
+  arrivals: [number, number][];
+  /** Start of the next stride window. */
+  nextStart: number;
+  /** Start of the last window that went out in this segment; null before the first. */
+  lastStart: number | null;
+}
+
+export interface WindowStep {
+  state: WindowState;
+  windows: StationWindow[];
+}
+
+export function createWindowState(options: WindowOptions = {}): WindowState {
+  const { length = 3000, stride = Math.floor(length / 2) } = options;
+  if (!Number.isInteger(length) || length < 1)
+    throw new ConfigError(`window length must be a positive integer, got ${length}`);
+  if (!Number.isInteger(stride) || stride < 1)
+    throw new ConfigError(`stride must be a positive integer, got ${stride}`);
+  return {
+    length,
+    stride,
+    station: null,
+    samplingRate: 0,
+    components: [],
+    segmentStart: null,
+    bufferStart: 0,
+    buffer: [],
+    presence: [],
+    arrivals: [],
+    nextStart: 0,
+    lastStart: null,
+  };
+}
+
+function bufferEnd(s: WindowState): number {
+  return s.bufferStart + s.buffer.length / s.components.length;
+}
+
+function makeWindow(s: WindowState, start: number, length: number, endOfSegment: boolean): StationWindow {
+  const channels = s.components.length;
+  const from = (start - s.bufferStart) * channels;
+  let raw: ArrayLike<number> = s.buffer.slice(from, from + length * channels);
+  const end = start + length;
+  const partial = s.presence.some(([a, b, mask]) => a < end && b > start && mask !== 2 ** channels - 1);
+  if (partial) {
+    const marked = Float64Array.from(raw);
+    for (const [a, b, mask] of s.presence) {
+      for (let c = 0; c < channels; c++) {
+        if (mask & (1 << c)) continue;
+        for (let i = Math.max(a, start); i < Math.min(b, end); i++)
+          marked[(i - start) * channels + c] = Number.NaN;
+      }
+    }
+    raw = fillNonFinite(marked, channels).values;
+  }
+  const last = end - 1;
+  const arrival = s.arrivals.find(([blockEnd]) => blockEnd > last);
+  return {
+    station: s.station!,
+    samplingRate: s.samplingRate,
+    startIndex: start,
+    length,
+    components: s.components,
+    data: normalizeWindow(raw, channels),
+    endOfSegment,
+    receivedAtMs: arrival![1],
+  };
+}
+
+/** The segment ends: the windows `windowStarts` still owes it, the last one marked; the state closes. */
+function endSegment(s: WindowState): WindowStep {
+  if (s.segmentStart === null) return { state: s, windows: [] };
+  const segmentLength = bufferEnd(s) - s.segmentStart;
+  const starts = windowStarts(segmentLength, s.length, s.stride)
+    .map((offset) => s.segmentStart! + offset)
+    .filter((start) => s.lastStart === null || start > s.lastStart);
+  const length = Math.min(s.length, segmentLength);
+  const windows =
+    segmentLength === 0
+      ? []
+      : starts.map((start, i) => makeWindow(s, start, length, i === starts.length - 1));
+  return {
+    state: { ...s, segmentStart: null, buffer: [], presence: [], arrivals: [], lastStart: null },
+    windows,
+  };
+}
+
+/** Adds one block (arrived at `arrivedAtMs`) and passes on the windows it completes. */
+export function pushWindowBlock(state: WindowState, block: StationBlock, arrivedAtMs: number): WindowStep {
+  const windows: StationWindow[] = [];
+  let s = state;
+  if (s.segmentStart !== null && block.startIndex !== bufferEnd(s)) {
+    const ended = endSegment(s);
+    windows.push(...ended.windows);
+    s = ended.state;
+  }
+  if (block.length > 0) {
+    if (s.segmentStart === null) {
+      s = {
+        ...s,
+        station: block.station,
+        samplingRate: block.samplingRate,
+        components: block.components,
+        segmentStart: block.startIndex,
+        bufferStart: block.startIndex,
+        nextStart: block.startIndex,
+      };
+    }
+    const end = block.startIndex + block.length;
+    const mask = block.present.reduce((bits, present, c) => (present ? bits | (1 << c) : bits), 0);
+    s = {
+      ...s,
+      buffer: s.buffer.concat(Array.from(block.data)),
+      presence: [...s.presence, [block.startIndex, end, mask]],
+      arrivals: [...s.arrivals, [end, arrivedAtMs]],
+    };
+    let { nextStart, lastStart } = s;
+    while (nextStart + s.length < end) {
+      windows.push(makeWindow(s, nextStart, s.length, false));
+      lastStart = nextStart;
+      nextStart += s.stride;
+    }
+    s = { ...s, nextStart, lastStart };
+  }
+  if (block.endOfSegment) {
+    const ended = endSegment(s);
+    return { state: ended.state, windows: [...windows, ...ended.windows] };
+  }
+  return { state: trim(s), windows };
+}
+
+/** Drops what no later window needs: samples before the last window's worth (and the next start). */
+function trim(s: WindowState): WindowState {
+  if (s.segmentStart === null) return s;
+  const end = bufferEnd(s);
+  const keepFrom = Math.min(s.nextStart, Math.max(s.segmentStart, end - s.length));
+  if (keepFrom <= s.bufferStart) return s;
+  const channels = s.components.length;
+  return {
+    ...s,
+    bufferStart: keepFrom,
+    buffer: s.buffer.slice((keepFrom - s.bufferStart) * channels),
+    presence: s.presence.filter(([, b]) => b > keepFrom),
+    arrivals: s.arrivals.filter(([b]) => b > keepFrom),
+  };
+}
+
+/** End of the stream: the open segment ends. */
+export function flushWindows(state: WindowState): WindowStep {
+  return endSegment(state);
+}
+
+export interface SlidingWindowsOptions extends WindowOptions {
+  /** The model's component order, checked against the blocks'. */
+  components?: string[];
+  /** Wall clock for `receivedAtMs`. Default Date.now. */
+  clock?: () => number;
+}
+
+/** StationBlocks of one station -> normalized StationWindows (see {@link perStation}). */
+export function slidingWindows(
+  options: SlidingWindowsOptions = {},
+): OperatorFunction<StationBlock, StationWindow> {
+  createWindowState(options);
+  const clock = options.clock ?? Date.now;
+  return stepOperator<StationBlock, StationWindow>(() => {
+    let state = createWindowState(options);
+    const take = (step: WindowStep) => {
+      state = step.state;
+      return step.windows;
+    };
+    return {
+      push: (block) => {
+        if (options.components !== undefined && block.components.join() !== options.components.join()) {
+          throw new ConfigError(
+            `blocks come with components [${block.components.join(', ')}], the model takes [${options.components.join(', ')}]`,
+          );
+        }
+        return take(pushWindowBlock(state, block, clock()));
+      },
+      flush: () => take(flushWindows(state)),
+    };
+  });
+}
