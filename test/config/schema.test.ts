@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import t from 'tap';
+import { checkConfig, loadConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { repoRoot } from '../helpers/cli.ts';
+
+t.test('the example config is valid and its values are the defaults', async (t) => {
+  const example = await loadConfig(join(repoRoot, 'config', 'example.yaml'));
+  const defaults = checkConfig({});
+  const { seedlink, ...rest } = example;
+  const { seedlink: none, ...restDefaults } = defaults;
+  t.same(rest, restDefaults, 'every value written in the example is the default');
+  t.same(none, []);
+  t.same(seedlink, [
+    {
+      url: 'localhost:18000',
+      stations: ['XX.DEV1'],
+      protocol: 'auto',
+      stateFile: 'phasestream-seedlink.state.json',
+      idleTimeoutS: 300,
+    },
+  ]);
+});
+
+t.test('errors name the key and what fits', async (t) => {
+  t.throws(
+    () => checkConfig({ picker: { stitch: 'median' } }),
+    /picker\.stitch: Invalid option: expected one of "mean"\|"max"/,
+  );
+  t.throws(() => checkConfig({ batching: { size: 0 } }), /batching\.size: Too small/);
+  t.throws(
+    () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['DEV1'] }] }),
+    /seedlink\.0\.stations\.0: a station is NET\.STA/,
+  );
+  t.throws(() => checkConfig({ sinks: {} }), /unknown key 'sinks'/);
+  t.throws(() => checkConfig({ sinks: {} }), ConfigError);
+});
+
+t.test('a file that is not YAML or cannot be read is a ConfigError naming it', async (t) => {
+  const dir = t.testdir({ 'bad.yaml': 'picker: [unclosed', 'bad.json': '{' });
+  await t.rejects(loadConfig(join(dir, 'bad.yaml')), {
+    name: 'ConfigError',
+    message: /bad\.yaml is not valid YAML/,
+  });
+  await t.rejects(loadConfig(join(dir, 'bad.json')), {
+    name: 'ConfigError',
+    message: /bad\.json is not valid JSON/,
+  });
+  await t.rejects(loadConfig(join(dir, 'missing.yaml')), {
+    name: 'ConfigError',
+    message: /cannot read config file .*missing\.yaml: ENOENT/,
+  });
+});
