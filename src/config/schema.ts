@@ -56,12 +56,15 @@ export const configSchema = z.strictObject({
       clockJumpS: z.number().positive().default(86_400),
       /** How long a station waits for a late component before going on without it. */
       maxLagMs: z.number().positive().optional(),
-      /** Gaps up to this long are filled and the segment goes on; longer ones end it. */
+      /**
+       * Gaps up to this long are filled (linear) and the segment goes on; a longer gap leaves that
+       * component out, and ends the segment when every component has it (docs/stream.md).
+       */
       shortGapFillS: z.number().min(0).optional(),
-      /** End a station's segment when nothing came for this long (live only). */
-      endAfterIdleMs: z.number().positive().optional(),
+      /** End a station's segment when nothing came for this long, so a station that falls silent still gets its last picks. */
+      endAfterIdleMs: z.number().positive().default(60_000),
     })
-    .default({ maxReorderWaitMs: 1000, maxPendingRecords: 64, clockJumpS: 86_400 }),
+    .default({ maxReorderWaitMs: 1000, maxPendingRecords: 64, clockJumpS: 86_400, endAfterIdleMs: 60_000 }),
   batching: z
     .strictObject({
       size: z.number().int().positive().default(32),

@@ -4,8 +4,8 @@ import { goldenSamples } from '../../test/helpers/golden.ts';
 import { originalModel } from '../../test/helpers/original-model.ts';
 import { skipUnlessShared } from '../../test/helpers/shared.ts';
 import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
+import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
-import { indexTimeUs } from './pick.ts';
 import { pickPhases } from './pick-phases.ts';
 
 const skip =
@@ -61,7 +61,7 @@ t.test(
     });
     t.same(
       picks.map((p) => ({ station: p.station, phase: p.phase, timeUs: p.timeUs })),
-      expected.map((e) => ({ station: e.station, phase: e.phase, timeUs: indexTimeUs(e.index, 100) })),
+      expected.map((e) => ({ station: e.station, phase: e.phase, timeUs: timeUsFromIndex(e.index, 100) })),
     );
     t.equal(inferred, 3, 'every window ran through the network once');
     t.ok(picks.every((p) => p.model === 'phasenet-original' && p.channel === 'HH' && p.probability >= 0.5));

@@ -1,4 +1,5 @@
 import { isoFromEpochUs } from '../ingest/mseed/time.ts';
+import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationId } from '../stream/types.ts';
 
 /**
@@ -20,11 +21,6 @@ export interface Pick {
   model: string;
 }
 
-/** Epoch microseconds of absolute grid index `index` at `samplingRate` (see src/stream/types.ts). */
-export function indexTimeUs(index: number, samplingRate: number): number {
-  return Math.round((index * 1e6) / samplingRate);
-}
-
 export function makePick(
   station: StationId,
   phase: string,
@@ -33,7 +29,7 @@ export function makePick(
   probability: number,
   model: string,
 ): Pick {
-  const timeUs = indexTimeUs(index, samplingRate);
+  const timeUs = timeUsFromIndex(index, samplingRate);
   return {
     network: station.network,
     station: station.station,

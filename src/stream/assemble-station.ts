@@ -14,11 +14,13 @@ import type { ChannelChunk, ChannelEvent, StationBlock, StationId } from './type
  *
  * - Components: the channel's orientation code (component.ts: Z; N or 1; E or 2). The first channel
  *   seen for a component feeds it; another one for the same component is ignored (logged once).
- * - Waiting: blocks go out up to where every component has data, but a component that is more than
- *   `maxLagMs` of data behind the most advanced one is not waited for: the station goes on without
- *   it (zeros, `present` false), and what it sends later for times already passed on is dropped
- *   (`out-of-order`). A component that never sends (a Z-only station) thus costs `maxLagMs` of delay
- *   at the start of each segment, then the station runs on its other components.
+ * - Waiting: blocks go out up to where every component has data, but a component behind which
+ *   another holds more than `maxLagMs` of samples is not waited for: the station goes on without it
+ *   (zeros, `present` false), and what it sends later for times already passed on is dropped
+ *   (`out-of-order`). Lag is counted in samples received, not in time, so that a gap of the whole
+ *   station is no lag: after it every component gets its `maxLagMs` again. A component that never
+ *   sends (a Z-only station) thus costs `maxLagMs` of delay at the start of each segment, then the
+ *   station runs on its other components.
  * - Gaps inside a component of at most `shortGapFillS` are filled by linear interpolation between
  *   the samples on either side (`present` stays true); longer ones leave the component out there
  *   (zeros, `present` false) while the others go on.
@@ -114,6 +116,17 @@ function knownEnd(state: AssembleState, track: Track): number {
   return Math.max(track.end ?? Number.NEGATIVE_INFINITY, state.segmentStart!);
 }
 
+/** The most samples any component holds at or after index `at`. */
+function dataBeyond(s: AssembleState, at: number): number {
+  let most = 0;
+  for (const track of s.tracks) {
+    let held = 0;
+    for (const p of track.pieces) held += Math.max(0, p.start + p.values.length - Math.max(p.start, at));
+    most = Math.max(most, held);
+  }
+  return most;
+}
+
 /** Passes on [frontier, upTo): blocks of uniform presence, segment ends at long all-component holes. */
 function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
   const blocks: StationBlock[] = [];
@@ -152,12 +165,13 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
     for (let e = 1; e < edges.length; e++) {
       const at = edges[e];
       const mask = at < upTo ? s.tracks.map((t) => covering(t, at) !== undefined) : null;
-      if (mask !== null && mask.every((m, c) => m === runMask[c])) continue;
+      if (mask?.every((m, c) => m === runMask[c])) continue;
       const length = at - runStart;
       if (runMask.every((m) => !m) && length > s.shortGapSamples) {
         endSegment(runStart);
         s.segmentStart = at;
-        for (const track of s.tracks) track.lastValue = null;
+        // No gap fill reaches back across the hole into the old segment.
+        for (const track of s.tracks) if (track.end !== null && track.end <= at) track.lastValue = null;
       } else {
         const data = new Float32Array(length * channels);
         s.tracks.forEach((track, c) => {
@@ -276,9 +290,11 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
   track.pieces.push({ start, values });
   track.end = start + values.length;
   track.lastValue = values[values.length - 1];
+  // Wait for the components that are not too far behind: whose end is not yet passed and beyond which
+  // the others hold at most maxLag samples (counted in data, so a gap of all components is no lag).
   const ends = s.tracks.map((t) => knownEnd(s, t));
-  const head = Math.max(...ends);
-  const upTo = Math.min(...ends.filter((end) => head - end <= s.maxLagSamples));
+  const waited = ends.filter((end) => end >= s.frontier! && dataBeyond(s, end) <= s.maxLagSamples);
+  const upTo = waited.length === 0 ? Math.max(...ends) : Math.min(...waited);
   return { state: s, blocks: emit(s, upTo, false), events };
 }
 

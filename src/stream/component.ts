@@ -10,10 +10,9 @@ import type { StationId } from './types.ts';
  * beside it) another.
  *
  * Orientation to the model's components (the Z12 convention of SEED): Z is vertical; N and 1 are the
- * first horizontal, taken as N; E and 2 the second, taken as E. Sensors that are not aligned to north
- * (1 and 2 at some azimuth) are fed to the network as they are: PhaseNet was trained on such data too
- * and is not sensitive to the horizontal azimuth. Any other orientation code (U, V, W, hydrophones,
- * pressure) has no component.
+ * first horizontal, taken as N; E and 2 the second, taken as E. Sensors not aligned to north (1 and 2
+ * at some azimuth) are fed as they are, not rotated: the stream carries no azimuths. Any other
+ * orientation code (U, V, W, hydrophones, pressure) has no component.
  */
 
 const ORIENTATION_TO_COMPONENT: Record<string, string> = { Z: 'Z', N: 'N', '1': 'N', E: 'E', '2': 'E' };

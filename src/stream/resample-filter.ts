@@ -13,9 +13,9 @@ import { WaveformFormatError } from '../errors.ts';
  *   output (decimating) and no image of the input spectrum shows (interpolating);
  * - cutoff (-6 dB) at 0.9 of it.
  * E.g. 200 -> 100 Hz: flat to 40 Hz, -60 dB from 50 Hz; 40 -> 100 Hz: flat to 16 Hz, -60 dB from 20 Hz.
- * Kaiser's formulas give the length: (60 - 8) / (2.285 x transition width in rad/sample), i.e. 73 taps
- * for 200 -> 100 and 50 -> 100, 181 for 40 -> 100 and 250 -> 100, 36 to 91 multiplications per output
- * sample.
+ * Kaiser's formulas give the length: (60 - 8) / (2.285 x transition width in rad/sample), i.e. 75 taps
+ * for 200 -> 100 and 50 -> 100, 183 for 40 -> 100 and 250 -> 100; per output sample that is 37 (40 and
+ * 50 Hz input), 75 (200 Hz) or 92 (250 Hz) multiplications.
  *
  * Each phase (the taps that meet the input for one output position) is scaled to sum to exactly 1, so
  * a constant input gives exactly that constant out, with no ripple at the up-rate period (a station's

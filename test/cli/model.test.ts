@@ -49,8 +49,8 @@ t.test(
     copyFileSync(`${originalCheckpoint}.index`, `${prefix}.index`);
     const data = readFileSync(`${originalCheckpoint}.data-00000-of-00001`);
     const { entries } = await listTensorBundle(originalCheckpoint);
-  const kernel = entries.find((e) => e.name === 'DownConv_4/down_conv1_5/kernel')!;
-  data[kernel.offset + 100] ^= 0xff;
+    const kernel = entries.find((e) => e.name === 'DownConv_4/down_conv1_5/kernel')!;
+    data[kernel.offset + 100] ^= 0xff;
     writeFileSync(`${prefix}.data-00000-of-00001`, data);
     const result = await runCli(['model', 'import', prefix, '--out', join(dir, 'out')]);
     t.equal(result.code, 1);

@@ -1,5 +1,5 @@
-import type { Test } from 'tap';
 import { TestScheduler } from 'rxjs/testing';
+import type { Test } from 'tap';
 
 /** A TestScheduler whose frames compare with tap's strictSame (typed arrays compared as plain arrays). */
 export function marbles(t: Test): TestScheduler {

@@ -1,0 +1,186 @@
+import t from 'tap';
+import { lcg, marbles } from '../../test/stream/marbles.ts';
+import { normalizeWindow } from '../picker/normalize.ts';
+import { createWindowState, flushWindows, pushWindowBlock, slidingWindows } from './sliding-windows.ts';
+import type { StationBlock, StationWindow } from './types.ts';
+
+const station = { network: 'XX', station: 'STA', location: '', channelPrefix: 'HH' };
+const BASE = 170_000_000_000;
+const components = ['E', 'N', 'Z'];
+/** Integer samples (exact in float32), different per component. */
+const sample = (c: number, i: number) => Math.round(100 * Math.sin(i * 0.7 + c)) + 10 * c;
+
+function blk(
+  from: number,
+  to: number,
+  options: { present?: boolean[]; endOfSegment?: boolean } = {},
+): StationBlock {
+  const present = options.present ?? [true, true, true];
+  const data = new Float32Array((to - from) * 3);
+  for (let i = from; i < to; i++)
+    for (let c = 0; c < 3; c++) data[(i - from) * 3 + c] = present[c] ? sample(c, i) : 0;
+  return {
+    station,
+    samplingRate: 100,
+    startIndex: BASE + from,
+    length: to - from,
+    components,
+    data,
+    present,
+    ...(options.endOfSegment ? { endOfSegment: true } : {}),
+  };
+}
+
+/** The raw rows [from, from + length) of the test signal; `fill` overrides a component's samples. */
+function raw(from: number, length: number, fill: Record<number, (i: number) => number> = {}): Float64Array {
+  const out = new Float64Array(length * 3);
+  for (let i = from; i < from + length; i++) {
+    for (let c = 0; c < 3; c++) out[(i - from) * 3 + c] = fill[c] ? fill[c](i) : sample(c, i);
+  }
+  return out;
+}
+
+function win(
+  from: number,
+  length: number,
+  receivedAtMs: number,
+  endOfSegment = false,
+  data = raw(from, length),
+): StationWindow {
+  return {
+    station,
+    samplingRate: 100,
+    startIndex: BASE + from,
+    length,
+    components,
+    data: normalizeWindow(data, 3),
+    endOfSegment,
+    receivedAtMs,
+  };
+}
+
+const options = { length: 10, stride: 5, components };
+
+t.test('a window every stride, then one aligned to the segment end, marked', async (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-c-----|', {
+      a: blk(0, 8),
+      b: blk(8, 15),
+      c: blk(15, 23, { endOfSegment: true }),
+    });
+    const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('---x-(yzw)-|', {
+      x: win(0, 10, 3),
+      // Its last sample (14) came with b.
+      y: win(5, 10, 3),
+      z: win(10, 10, 5),
+      w: win(13, 10, 5, true),
+    });
+  });
+});
+
+t.test(
+  'a window ending at the newest sample waits for the next block; completion ends the segment',
+  async (t) => {
+    const scheduler = marbles(t);
+    scheduler.run(({ cold, expectObservable }) => {
+      const blocks = cold('-a---b-|', { a: blk(0, 10), b: blk(10, 12) });
+      const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+      expectObservable(windows).toBe('-----x-(y|)', { x: win(0, 10, 1), y: win(2, 10, 5, true) });
+    });
+  },
+);
+
+t.test('a segment that ends exactly at a stride window marks that window', async (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-m-|', { a: blk(0, 15), m: { ...blk(15, 15), endOfSegment: true } });
+    const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('-x-y-|', { x: win(0, 10, 1), y: win(5, 10, 1, true) });
+  });
+});
+
+t.test('a segment shorter than a window gives one window of its own length', async (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-|', { a: blk(0, 4), b: blk(4, 7, { endOfSegment: true }) });
+    const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('---x-|', { x: win(0, 7, 3, true) });
+  });
+});
+
+t.test('a block that does not continue the samples ends the segment and starts a new one', async (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-----|', { a: blk(0, 12), b: blk(30, 41) });
+    const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('-x-(yz)--(w|)', {
+      x: win(0, 10, 1),
+      y: win(2, 10, 1, true),
+      z: win(30, 10, 3),
+      w: win(31, 10, 3, true),
+    });
+  });
+});
+
+t.test(
+  'a component absent in part of a window is filled with its mean; absent throughout, zeros',
+  async (t) => {
+    const scheduler = marbles(t);
+    // E is absent over [0, 4) and N over the whole first window.
+    const present = [4, 5, 6, 7, 8, 9].map((i) => sample(0, i));
+    const meanE = present.reduce((a, b) => a + b, 0) / present.length;
+    scheduler.run(({ cold, expectObservable }) => {
+      const blocks = cold('-a-b-|', {
+        a: blk(0, 4, { present: [false, false, true] }),
+        b: blk(4, 10, { present: [true, false, true], endOfSegment: true }),
+      });
+      const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+      expectObservable(windows).toBe('---x-|', {
+        x: win(0, 10, 3, true, raw(0, 10, { 0: (i) => (i < 4 ? meanE : sample(0, i)), 1: () => 0 })),
+      });
+    });
+    const window = win(0, 10, 3, true, raw(0, 10, { 0: (i) => (i < 4 ? meanE : sample(0, i)), 1: () => 0 }));
+    t.ok(
+      window.data.every((v, k) => k % 3 !== 1 || v === 0),
+      'the absent component is a dead channel',
+    );
+  },
+);
+
+t.test('property: how blocks are cut does not change the windows; the state is plain data', async (t) => {
+  const random = lcg(23);
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 1 + Math.floor(random() * 80);
+    const windowsOf = (cuts: number[]) => {
+      let state = createWindowState({ length: 10, stride: 3 });
+      const out: StationWindow[] = [];
+      let from = 0;
+      for (const to of [...cuts, n]) {
+        const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n }), 0);
+        state = step.state;
+        t.strictSame(JSON.parse(JSON.stringify(state)), state);
+        out.push(...step.windows);
+        from = to;
+      }
+      out.push(...flushWindows(state).windows);
+      return out;
+    };
+    const whole = windowsOf([]);
+    const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
+      .filter((c) => c > 0 && c < n)
+      .sort((a, b) => a - b);
+    t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples cut at ${cuts}`);
+    const starts = whole.map((w) => w.startIndex - BASE);
+    const expected =
+      n <= 10 ? [0] : [...Array.from({ length: Math.floor((n - 10) / 3) + 1 }, (_, k) => 3 * k)];
+    if (n > 10 && expected[expected.length - 1] + 10 < n) expected.push(n - 10);
+    t.strictSame(starts, expected, 'the starts of windowStarts');
+    t.strictSame(
+      whole.map((w) => w.endOfSegment),
+      whole.map((_, i) => i === whole.length - 1),
+      'only the last window ends the segment',
+    );
+  }
+});
