@@ -8,6 +8,8 @@ import {
   flushAssemble,
   pushAssemble,
 } from './assemble-station.ts';
+import { perChannel } from './per-station.ts';
+import { type SequenceRecord, sequenceChannel } from './sequence-channel.ts';
 import type { ChannelChunk, ChannelEvent, StationBlock } from './types.ts';
 
 const station = { network: 'XX', station: 'STA', location: '', channelPrefix: 'HH' };
@@ -186,6 +188,64 @@ t.test('a long gap in one component leaves it out there while the others go on',
     );
   });
 });
+
+t.test(
+  'records with a hole in one channel, sequenced at replay pace: left out for the hole only',
+  async (t) => {
+    /** Records of 10 samples, interleaved by start time as an archive replay gives them. */
+    const rec = (channel: string, from: number): SequenceRecord => ({
+      streamId: { network: 'XX', station: 'STA', location: '', channel: `HH${channel}` },
+      startTimeUs: (BASE + from) * 10_000,
+      samplingRate: 100,
+      samples: Array.from({ length: 10 }, (_, k) => value(channel, from + k)),
+    });
+    const events: ChannelEvent[] = [];
+    const report = (e: ChannelEvent) => events.push(e);
+    marbles(t).run(({ cold, expectObservable }) => {
+      // Z's record [10, 20) is lost (a corrupt record); 2 ms a record, far faster than real time.
+      const records = cold('-a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-|', {
+        a: rec('E', 0),
+        b: rec('N', 0),
+        c: rec('Z', 0),
+        d: rec('E', 10),
+        e: rec('N', 10),
+        f: rec('E', 20),
+        g: rec('N', 20),
+        h: rec('Z', 20),
+        i: rec('E', 30),
+        j: rec('N', 30),
+        k: rec('Z', 30),
+        l: rec('E', 40),
+        m: rec('N', 40),
+        n: rec('Z', 40),
+        o: rec('E', 50),
+        p: rec('N', 50),
+      });
+      const blocks = records.pipe(
+        perChannel((channel) => channel.pipe(sequenceChannel({ maxReorderWaitMs: 50, report }))),
+        assembleStation({ ...options, maxLagMs: 300, report }),
+      );
+      // Z's record after the hole goes as soon as Z's next one shows the data moved on (k): Z is left
+      // out over [10, 20) only, and nothing of it is dropped.
+      expectObservable(blocks).toBe('-----x---------------(yzw)-u-----(v|)', {
+        x: block(0, 10, [E, N, Z]),
+        y: block(10, 20, [E, N, null]),
+        z: block(20, 30, [E, N, Z]),
+        w: block(30, 40, [E, N, Z]),
+        u: block(40, 50, [E, N, Z]),
+        v: block(50, 60, [E, N, null], true),
+      });
+    });
+    t.strictSame(bare(events), [
+      {
+        kind: 'gap',
+        streamId: { network: 'XX', station: 'STA', location: '', channel: 'HHZ' },
+        timeUs: 1_700_000_000_100_000,
+        durationUs: 100_000,
+      },
+    ]);
+  },
+);
 
 t.test('a long gap of the whole station ends the segment; a new one starts after it', async (t) => {
   marbles(t).run(({ cold, expectObservable }) => {

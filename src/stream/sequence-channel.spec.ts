@@ -79,6 +79,29 @@ t.test('a hole not filled within maxReorderWaitMs is a gap, reported with its du
   t.strictSame(bare(events), [event('gap', 10, 15)]);
 });
 
+t.test('a hole is also a gap once the data after it moved on maxReorderWaitMs (replay pace)', async (t) => {
+  const events: ChannelEvent[] = [];
+  marbles(t).run(({ cold, expectObservable }) => {
+    // Records 1 ms apart, far faster than real time: 50 ms is 5 samples of data.
+    const records = cold('-a-c-d-e-b---|', {
+      a: rec(0, 10),
+      c: rec(20, 30),
+      d: rec(30, 33),
+      e: rec(33, 40),
+      b: rec(10, 20),
+    });
+    const sequenced = records.pipe(sequenceChannel({ maxReorderWaitMs: 50, report: (e) => events.push(e) }));
+    // c waits while the data moves on 3 samples (d), goes once it moved on 10 (e): b is then too late.
+    expectObservable(sequenced).toBe('-x-----(cde)-|', {
+      x: chunk(0, 10),
+      c: chunk(20, 30),
+      d: chunk(30, 33),
+      e: chunk(33, 40),
+    });
+  });
+  t.strictSame(bare(events), [event('gap', 10, 10), event('out-of-order', 10, 10)]);
+});
+
 t.test('completion passes on what still waits, declaring its gaps', async (t) => {
   const events: ChannelEvent[] = [];
   marbles(t).run(({ cold, expectObservable }) => {

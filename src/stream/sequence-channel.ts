@@ -13,11 +13,14 @@ import type { ChannelChunk, ChannelEvent } from './types.ts';
  *   sample away: the half-sample tolerance of types.ts); a record whose start is within half a sample
  *   of the end of the one before continues it, anything else is a gap or an overlap.
  * - Order: a record that continues the stream is passed on at once. One that leaves a hole waits in a
- *   buffer (bounded by `maxReorderWaitMs` since the oldest buffered arrival and by `maxPendingRecords`)
- *   for the records of the hole; when the wait is over the hole is reported as a `gap` (with its
- *   duration) and the stream goes on after it. A record that fills a hole while others wait is put
- *   back in order (`out-of-order`); one that comes after its time was passed on is dropped
- *   (`out-of-order`).
+ *   buffer for the records of the hole: at most `maxReorderWaitMs` since the oldest buffered arrival,
+ *   counted on the clock and in data time (how far the channel's newest sample moved on since),
+ *   whichever is over first, and at most `maxPendingRecords` records. Data time keeps a replay faster
+ *   than real time from holding a channel minutes of data behind the others of its station (which
+ *   then go on without it and drop what it sends late): it waits no more data than a live stream
+ *   would. When the wait is over the hole is reported as a `gap` (with its duration) and the stream
+ *   goes on after it. A record that fills a hole while others wait is put back in order
+ *   (`out-of-order`); one that comes after its time was passed on is dropped (`out-of-order`).
  * - Duplicates (same start index, same samples as one of the last records received) are dropped
  *   (`duplicate`). Samples that overlap samples already received are dropped, the first arrival wins
  *   (`overlap`, with the duration dropped).
@@ -62,6 +65,8 @@ interface PendingPiece {
   startIndex: number;
   samples: number[];
   arrivedAtMs: number;
+  /** The channel's newest received index (exclusive) once this piece's record arrived. */
+  arrivedAtHead: number;
 }
 
 export interface SequenceState {
@@ -140,7 +145,12 @@ class Step {
       const piece = s.pending[0];
       if (piece.startIndex !== s.nextIndex) {
         const oldest = Math.min(...s.pending.map((p) => p.arrivedAtMs));
-        const due = force || nowMs - oldest >= s.maxReorderWaitMs || s.pending.length > s.maxPendingRecords;
+        const waitedSamples = receivedHead(s) - Math.min(...s.pending.map((p) => p.arrivedAtHead));
+        const due =
+          force ||
+          nowMs - oldest >= s.maxReorderWaitMs ||
+          waitedSamples * 1000 >= s.maxReorderWaitMs * this.rate ||
+          s.pending.length > s.maxPendingRecords;
         if (!due) break;
         const missing = piece.startIndex - s.nextIndex!;
         this.event('gap', timeUsFromIndex(s.nextIndex!, this.rate), samplesToUs(missing, this.rate));
@@ -210,11 +220,13 @@ class Step {
     if (kept.length > 0 && s.pending.some((p) => p.startIndex > kept[0][0])) {
       this.event('out-of-order', recordTimeUs, undefined, 'arrived after later records: put back in order');
     }
+    const arrivedAtHead = Math.max(receivedHead(s), end);
     for (const [a, b] of kept) {
       const piece = {
         startIndex: a,
         samples: samples.slice(a - startIndex, b - startIndex),
         arrivedAtMs: nowMs,
+        arrivedAtHead,
       };
       const at = s.pending.findIndex((p) => p.startIndex > a);
       s.pending.splice(at === -1 ? s.pending.length : at, 0, piece);
@@ -227,6 +239,11 @@ class Step {
 }
 
 type Range = [number, number];
+
+/** Index after the newest sample received (passed on or waiting). */
+function receivedHead(s: SequenceState): number {
+  return Math.max(s.nextIndex!, ...s.pending.map((p) => p.startIndex + p.samples.length));
+}
 
 /** The parts of `range` outside all of `cuts`, in order. */
 function subtract(range: Range, cuts: Range[]): Range[] {
