@@ -1,0 +1,192 @@
+/**
+ * The picking side of the realtime bench, in a process of its own: a SeedLink client (seedLinkPackets)
+ * -> decodeRecords -> stationWindows -> batchWindows -> pickPhases, as `phasestream run` wires it
+ * (src/app/pipeline.ts), with taps between the stages to time each window: when its last sample came
+ * (receivedAtMs), when its batch went out, when its probabilities were done. Started by
+ * bench/realtime.ts with fork(); sends `subscribed`, then on `drain` waits for the windows made to be
+ * through the network, stops the source and sends what it measured.
+ */
+import { performance } from 'node:perf_hooks';
+import { lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
+import { pickerOptionsFor } from '../src/app/pipeline.ts';
+import { checkConfig } from '../src/config/load.ts';
+import { createEngine } from '../src/engine/index.ts';
+import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
+import { loadModelDir } from '../src/model/store.ts';
+import { pickPhases } from '../src/picker/pick-phases.ts';
+import { batchWindows, decodeRecords, type StationWindow, stationWindows } from '../src/stream/index.ts';
+
+export interface PipelineRequest {
+  url: string;
+  modelDir: string;
+  threads: number;
+  strideS: number;
+  batchSize: number;
+  maxWaitMs: number;
+  /** How long to wait at most, after the feed ended, for the windows made to get through. */
+  drainTimeoutMs: number;
+}
+
+/** Wall-clock ms (Date.now) of one window's way through the pipeline. */
+export interface WindowTiming {
+  station: string;
+  startIndex: number;
+  receivedAtMs: number;
+  batchedAtMs: number;
+  inferenceStartMs: number;
+  doneAtMs: number;
+  batchSize: number;
+}
+
+export interface PipelineResult {
+  type: 'result';
+  windows: WindowTiming[];
+  /** Windows made by stationWindows before the source stopped. */
+  made: number;
+  picks: { timeUs: number; emittedAtMs: number; station: string; phase: string }[];
+  /** [Date.now(), windows made, windows done] once a second. */
+  backlog: [number, number, number][];
+  /** [Date.now(), RSS MB, V8 heap used MB, array buffers MB] once a second. */
+  memory: [number, number, number, number][];
+  /** Wall ms from the drain request until every window made was done (or the timeout). */
+  drainMs: number;
+  records: number;
+  /** Share of wall time the event loop was busy (operators, decoding, and inference, which onnxruntime-node runs on it). */
+  loopBusy: number;
+  /** Summed engine.run wall time, seconds. */
+  inferenceS: number;
+  cpuSeconds: number;
+  maxRssMb: number;
+  engine: string;
+}
+
+const MB = 1024 * 1024;
+
+async function run(request: PipelineRequest): Promise<void> {
+  const send = (message: unknown) => process.send!(message);
+  const engine = await createEngine(await loadModelDir(request.modelDir), {
+    engine: 'onnxruntime',
+    backend: 'auto',
+    threads: request.threads,
+  });
+  const { card } = engine;
+  const config = checkConfig({
+    picker: { strideS: request.strideS },
+    batching: { size: request.batchSize, maxWaitMs: request.maxWaitMs },
+  });
+  const stop = new Subject<void>();
+  let stopped = false;
+  let records = 0;
+  let made = 0;
+  let inferenceS = 0;
+  const windows: WindowTiming[] = [];
+  // Batches enter pickPhases in order and it runs them one at a time, in order: onBatch belongs to the
+  // oldest batch not yet done.
+  const inFlight: { windows: StationWindow[]; batchedAtMs: number; remaining: number }[] = [];
+  const picks: PipelineResult['picks'] = [];
+  const backlog: PipelineResult['backlog'] = [];
+
+  const packets = seedLinkPackets({ url: request.url, stations: [{ network: 'XX', station: 'R*' }] });
+  // The same operators and options as pickPipeline (src/app/pipeline.ts), taps in between.
+  const picks$ = packets.pipe(
+    decodeRecords({ source: request.url }),
+    tap(() => records++),
+    takeUntil(stop),
+    stationWindows({
+      samplingRate: card.samplingRate,
+      components: card.componentOrder,
+      windowLength: card.windowLength,
+      strideSamples: Math.max(1, Math.round(config.picker.strideS * card.samplingRate)),
+      maxReorderWaitMs: config.stream.maxReorderWaitMs,
+      maxPendingRecords: config.stream.maxPendingRecords,
+      clockJumpS: config.stream.clockJumpS,
+      maxLagMs: config.stream.maxLagMs,
+      shortGapFillS: config.stream.shortGapFillS,
+      endAfterIdleMs: config.stream.endAfterIdleMs,
+    }),
+    tap(() => {
+      if (!stopped) made++;
+    }),
+    batchWindows({ size: config.batching.size, maxWaitMs: config.batching.maxWaitMs }),
+    tap((batch) => inFlight.push({ windows: batch, batchedAtMs: Date.now(), remaining: batch.length })),
+    pickPhases(engine, {
+      pickerOptions: (key) => pickerOptionsFor(card, config, key),
+      onBatch: ({ windows: count, inferenceMs }) => {
+        const doneAtMs = Date.now();
+        if (!stopped) inferenceS += inferenceMs / 1000;
+        const batch = inFlight[0];
+        for (const window of batch.windows.slice(batch.windows.length - batch.remaining).slice(0, count)) {
+          if (stopped) continue;
+          windows.push({
+            station: window.station.station,
+            startIndex: window.startIndex,
+            receivedAtMs: window.receivedAtMs,
+            batchedAtMs: batch.batchedAtMs,
+            inferenceStartMs: doneAtMs - inferenceMs,
+            doneAtMs,
+            batchSize: batch.windows.length,
+          });
+        }
+        batch.remaining -= count;
+        if (batch.remaining <= 0) inFlight.shift();
+      },
+    }),
+    tap((pick) => {
+      if (!stopped) {
+        picks.push({
+          timeUs: pick.timeUs,
+          emittedAtMs: Date.now(),
+          station: pick.station,
+          phase: pick.phase,
+        });
+      }
+    }),
+  );
+  const memory: PipelineResult['memory'] = [];
+  const sampler = setInterval(() => {
+    const now = Date.now();
+    backlog.push([now, made, windows.length]);
+    const usage = process.memoryUsage();
+    memory.push([now, usage.rss / MB, usage.heapUsed / MB, usage.arrayBuffers / MB]);
+  }, 1000);
+  const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
+  const finished = lastValueFrom(picks$, { defaultValue: undefined });
+  send({ type: 'subscribed' });
+
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  const drainStarted = performance.now();
+  while (windows.length < made && performance.now() - drainStarted < request.drainTimeoutMs) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const drainMs = performance.now() - drainStarted;
+  const cpu = process.cpuUsage(cpuBefore);
+  const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
+  // What the stop flushes (every station's open segment) is not realtime work: it is not counted.
+  stopped = true;
+  clearInterval(sampler);
+  stop.next();
+  await finished;
+  await engine.dispose();
+  const result: PipelineResult = {
+    type: 'result',
+    windows,
+    made,
+    picks,
+    backlog,
+    memory,
+    drainMs,
+    records,
+    loopBusy,
+    inferenceS,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    engine: engine.name,
+  };
+  process.send!(result, undefined, undefined, () => process.exit(0));
+}
+
+if (process.send) {
+  process.once('disconnect', () => process.exit(0));
+  await run(JSON.parse(process.argv[2]) as PipelineRequest);
+}

@@ -1,0 +1,510 @@
+/**
+ * Realtime bench: does the live pipeline keep up with N stations, and how long does each window and
+ * each pick take? For each N, a SeedLink server fed in real time (bench/realtime-feed.ts) and the
+ * pipeline behind a SeedLink client (bench/realtime-pipeline.ts), each in a process of its own, on
+ * loopback; every run is bounded in time and stops by itself. Station counts go up until one does not
+ * keep up (or the time budget is spent). See bench/README.md.
+ *
+ *   node --import tsx bench/realtime.ts [--stations 100,200,400,800,1600,3200] [--stride 10] [--seconds 60]
+ *     [--speed 1] [--json out.json]
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PhaseStreamError, UsageError } from '../src/errors.ts';
+import type { ModelCard } from '../src/model/card.ts';
+import { devRecordDir, writeBenchModel } from './archive-builder.ts';
+import {
+  expectedWindows,
+  figure,
+  percentile,
+  type RealtimeVerdict,
+  realtimeVerdict,
+  textTable,
+} from './pipeline-measure.ts';
+import type { FeedMessage, FeedRequest } from './realtime-feed.ts';
+import type { PipelineRequest, PipelineResult } from './realtime-pipeline.ts';
+
+const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
+
+  --stations LIST   station counts, tried in increasing order (default 100,200,400,800,1600,3200)
+  --all             try every count, not only until the first that does not keep up
+  --stride S        seconds between window starts (default 10)
+  --seconds S       wall seconds of feeding per run, after a preroll of one window less one stride (default 60)
+  --speed X         data seconds per wall second (default 1, real time; see bench/README.md)
+  --batch N         windows per batch (default 32)
+  --max-wait MS     how long a batch waits to fill (default 500)
+  --threads N       inference threads (default 2)
+  --budget S        wall seconds for the whole bench: a run that would not fit is skipped (default 540)
+  --json FILE       also write settings, runs and per-run series as JSON
+`;
+
+interface RealtimeSettings {
+  stations: number[];
+  all: boolean;
+  strideS: number;
+  seconds: number;
+  speed: number;
+  batchSize: number;
+  maxWaitMs: number;
+  threads: number;
+  budgetS: number;
+  json?: string;
+}
+
+function numbers(option: string, text: string, integer: boolean): number[] {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.some((v) => !(v > 0) || (integer && !Number.isInteger(v)))) {
+    throw new UsageError(
+      `--${option} ${text}: expected ${integer ? 'positive integers' : 'a positive number'}`,
+      {
+        hint: USAGE,
+      },
+    );
+  }
+  return values;
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      stations: { type: 'string', default: '100,200,400,800,1600,3200' },
+      all: { type: 'boolean', default: false },
+      stride: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '60' },
+      speed: { type: 'string', default: '1' },
+      batch: { type: 'string', default: '32' },
+      'max-wait': { type: 'string', default: '500' },
+      threads: { type: 'string', default: '2' },
+      budget: { type: 'string', default: '540' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
+function parseSettings(argv: string[]): RealtimeSettings | 'help' {
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions(argv));
+  } catch (error) {
+    throw new UsageError((error as Error).message, { hint: USAGE, cause: error });
+  }
+  if (values.help) return 'help';
+  const one = (option: string, text: string, integer = false) => numbers(option, text, integer)[0];
+  return {
+    stations: [...new Set(numbers('stations', values.stations, true))].sort((a, b) => a - b),
+    all: values.all,
+    strideS: one('stride', values.stride),
+    seconds: one('seconds', values.seconds),
+    speed: one('speed', values.speed),
+    batchSize: one('batch', values.batch, true),
+    maxWaitMs: values['max-wait'] === '0' ? 0 : one('max-wait', values['max-wait']),
+    threads: one('threads', values.threads, true),
+    budgetS: one('budget', values.budget),
+    ...(values.json === undefined ? {} : { json: values.json }),
+  };
+}
+
+/** A bench child process, its IPC messages as a queue to await one at a time. */
+class Child {
+  private readonly queue: unknown[] = [];
+  private waiter: ((message: unknown) => void) | undefined;
+  private exit: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly process: ChildProcess,
+  ) {
+    process.on('message', (message) => {
+      if (this.waiter) {
+        const waiter = this.waiter;
+        this.waiter = undefined;
+        waiter(message);
+      } else this.queue.push(message);
+    });
+    process.on('exit', (code, signal) => {
+      this.exit = `${name} exited with ${signal ?? `code ${code}`}`;
+      this.waiter?.({ type: 'exit', reason: this.exit });
+    });
+  }
+
+  static start(name: string, script: string, request: unknown): Child {
+    const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(request)], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Child(name, child);
+  }
+
+  /** The next message of `type`; rejects if the child exits first or `timeoutMs` passes. */
+  async next<T extends { type: string }>(type: T['type'], timeoutMs: number): Promise<T> {
+    const message = (await new Promise<unknown>((resolve, reject) => {
+      if (this.queue.length > 0) return resolve(this.queue.shift());
+      if (this.exit) return reject(new Error(this.exit));
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no '${type}' within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiter = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+    })) as { type: string; reason?: string };
+    if (message.type === 'exit') throw new Error(message.reason);
+    if (message.type !== type) throw new Error(`${this.name}: expected '${type}', got '${message.type}'`);
+    return message as T;
+  }
+
+  send(message: { op: string }): void {
+    if (this.process.connected) this.process.send(message);
+  }
+
+  /** Ends the child (ours, by its pid) unless it has ended. */
+  kill(): void {
+    if (this.exit === undefined) this.process.kill();
+  }
+}
+
+interface RunSummary {
+  stations: number;
+  expectedPerS: number;
+  madePerS: number;
+  donePerS: number;
+  producedFraction: number;
+  windows: number;
+  latencyS: { p50: number; p99: number; max: number };
+  batchingWaitS: { p50: number; p99: number };
+  queueWaitS: { p50: number; p99: number };
+  inferenceS: { p50: number; p99: number };
+  meanBatch: number;
+  backlogMax: number;
+  backlogAtFeedEnd: number;
+  drainS: number;
+  picks: number;
+  pickDelayS?: { p50: number; p99: number; min: number };
+  feedLatenessMs: { p50: number; p99: number; max: number };
+  pipelineCores: number;
+  /** Event loop busy, and in engine.run, as shares of the pipeline's wall time. */
+  loopBusy: number;
+  inferenceShare: number;
+  feedCores: number;
+  pipelineRssMb: number;
+  verdict: RealtimeVerdict;
+}
+
+const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
+
+async function runOnce(stations: number, settings: RealtimeSettings, modelDir: string, windowS: number) {
+  const prerollS = windowS - settings.strideS;
+  const feedRequest: FeedRequest = {
+    stations,
+    seconds: settings.seconds,
+    speed: settings.speed,
+    prerollS,
+    strideS: settings.strideS,
+    startUs: (Math.floor(Date.now() / 1000) - Math.ceil(prerollS)) * 1e6,
+  };
+  const feed = Child.start('feed', './realtime-feed.ts', feedRequest);
+  let pipeline: Child | undefined;
+  try {
+    type Listening = Extract<FeedMessage, { type: 'listening' }>;
+    const listening = await feed.next<Listening>('listening', 120_000);
+    const request: PipelineRequest = {
+      url: `127.0.0.1:${listening.port}`,
+      modelDir,
+      threads: settings.threads,
+      strideS: settings.strideS,
+      batchSize: settings.batchSize,
+      maxWaitMs: settings.maxWaitMs,
+      drainTimeoutMs: Math.max(10_000, settings.strideS * 2000),
+    };
+    pipeline = Child.start('pipeline', './realtime-pipeline.ts', request);
+    await pipeline.next('subscribed', 60_000);
+    const started = await feed.next<Extract<FeedMessage, { type: 'started' }>>('started', 60_000);
+    const done = await feed.next<Extract<FeedMessage, { type: 'done' }>>(
+      'done',
+      settings.seconds * 1000 + 60_000,
+    );
+    const feedEndMs = Date.now();
+    pipeline.send({ op: 'drain' });
+    const result = await pipeline.next<PipelineResult>('result', request.drainTimeoutMs + 60_000);
+    feed.send({ op: 'stop' });
+    return { listening, started, done, feedEndMs, result, prerollS };
+  } finally {
+    pipeline?.kill();
+    feed.kill();
+  }
+}
+
+function summarise(
+  stations: number,
+  settings: RealtimeSettings,
+  windowS: number,
+  run: Awaited<ReturnType<typeof runOnce>>,
+): RunSummary {
+  const { listening, started, done, feedEndMs, result } = run;
+  const s = (ms: number) => ms / 1000;
+  const feedSeconds = s(feedEndMs - started.wallMs);
+  const expected = expectedWindows(
+    listening.stationStartsUs,
+    listening.endUs,
+    windowS * 1e6,
+    settings.strideS * 1e6,
+  );
+  const windows = result.windows;
+  const latencies: [number, number][] = windows.map((w) => [
+    s(w.receivedAtMs - started.wallMs),
+    s(w.doneAtMs - w.receivedAtMs),
+  ]);
+  const backlogAtFeedEnd =
+    result.backlog
+      .filter(([at]) => at <= feedEndMs)
+      .map(([, made, doneCount]) => made - doneCount)
+      .at(-1) ?? 0;
+  // Data time t became available (as a record end) at wallMs + (t - firstEndUs) / speed.
+  const dataWallMs = (timeUs: number) =>
+    started.wallMs + (timeUs - started.firstEndUs) / 1000 / settings.speed;
+  const pickDelays = result.picks.map((p) => s(p.emittedAtMs - dataWallMs(p.timeUs)));
+  const verdict = realtimeVerdict({
+    strideS: settings.strideS,
+    producedFraction: result.made / expected,
+    latencies,
+    backlogAtFeedEnd,
+    feedLatenessP99Ms: done.latenessMs.p99,
+  });
+  // Rates over the steady part: once every station has made its first window, until the feed ended.
+  const steadyFromMs = started.wallMs + ((windowS - run.prerollS + settings.strideS) * 1000) / settings.speed;
+  const steady = result.backlog.filter(([at]) => at >= steadyFromMs && at <= feedEndMs);
+  const rate = (column: 1 | 2) =>
+    steady.length < 2
+      ? Number.NaN
+      : (steady.at(-1)![column] - steady[0][column]) / s(steady.at(-1)![0] - steady[0][0]);
+  const pipelineSeconds = s(feedEndMs - started.wallMs) + result.drainMs / 1000;
+  return {
+    stations,
+    expectedPerS: stations / (settings.strideS / settings.speed),
+    madePerS: rate(1),
+    donePerS: rate(2),
+    producedFraction: result.made / expected,
+    windows: windows.length,
+    latencyS: windows.length
+      ? { ...stats(latencies.map(([, l]) => l)), max: Math.max(...latencies.map(([, l]) => l)) }
+      : { p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
+    batchingWaitS: windows.length
+      ? stats(windows.map((w) => s(w.batchedAtMs - w.receivedAtMs)))
+      : { p50: Number.NaN, p99: Number.NaN },
+    queueWaitS: windows.length
+      ? stats(windows.map((w) => s(w.inferenceStartMs - w.batchedAtMs)))
+      : { p50: Number.NaN, p99: Number.NaN },
+    inferenceS: windows.length
+      ? stats(windows.map((w) => s(w.doneAtMs - w.inferenceStartMs)))
+      : { p50: Number.NaN, p99: Number.NaN },
+    meanBatch: windows.length
+      ? windows.reduce((sum, w) => sum + w.batchSize, 0) / windows.length
+      : Number.NaN,
+    backlogMax: Math.max(0, ...result.backlog.map(([, made, doneCount]) => made - doneCount)),
+    backlogAtFeedEnd,
+    drainS: result.drainMs / 1000,
+    picks: result.picks.length,
+    ...(pickDelays.length ? { pickDelayS: { ...stats(pickDelays), min: Math.min(...pickDelays) } } : {}),
+    feedLatenessMs: done.latenessMs,
+    pipelineCores: result.cpuSeconds / pipelineSeconds,
+    loopBusy: result.loopBusy,
+    inferenceShare: result.inferenceS / pipelineSeconds,
+    feedCores: done.cpuSeconds / feedSeconds,
+    pipelineRssMb: result.maxRssMb,
+    verdict,
+  };
+}
+
+function tables(runs: RunSummary[]): string {
+  const seconds = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '-');
+  const main = textTable(
+    [
+      'stations',
+      'windows/s due',
+      'made/s',
+      'done/s',
+      'latency p50 s',
+      'p99 s',
+      'max s',
+      'pick delay p50 s',
+      'p99 s',
+      'picks',
+      'backlog max',
+      'feed late p99 ms',
+      'CPU cores',
+      'loop busy',
+      'RSS MB',
+      'keeps up',
+    ],
+    runs.map((r) => [
+      String(r.stations),
+      figure(r.expectedPerS),
+      figure(r.madePerS),
+      figure(r.donePerS),
+      seconds(r.latencyS.p50),
+      seconds(r.latencyS.p99),
+      seconds(r.latencyS.max),
+      r.pickDelayS ? seconds(r.pickDelayS.p50) : '-',
+      r.pickDelayS ? seconds(r.pickDelayS.p99) : '-',
+      String(r.picks),
+      String(r.backlogMax),
+      figure(r.feedLatenessMs.p99),
+      `${figure(r.pipelineCores)}+${figure(r.feedCores)}`,
+      `${(100 * r.loopBusy).toFixed(0)} % (${(100 * r.inferenceShare).toFixed(0)} %)`,
+      figure(r.pipelineRssMb),
+      r.verdict.sustained ? 'yes' : 'NO',
+    ]),
+  );
+  const parts = textTable(
+    [
+      'stations',
+      'batching wait p50 ms',
+      'p99 ms',
+      'queue wait p50 ms',
+      'p99 ms',
+      'inference p50 ms',
+      'p99 ms',
+      'mean batch',
+      'drain s',
+      'why not',
+    ],
+    runs.map((r) => [
+      String(r.stations),
+      figure(1000 * r.batchingWaitS.p50),
+      figure(1000 * r.batchingWaitS.p99),
+      figure(1000 * r.queueWaitS.p50),
+      figure(1000 * r.queueWaitS.p99),
+      figure(1000 * r.inferenceS.p50),
+      figure(1000 * r.inferenceS.p99),
+      figure(r.meanBatch),
+      seconds(r.drainS),
+      r.verdict.reasons.join('; ') || '-',
+    ]),
+  );
+  return `${main}\n\nWhere a window's latency goes:\n\n${parts}`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const settings = parseSettings(argv);
+  if (settings === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (!existsSync(devRecordDir)) {
+    throw new UsageError(`the dev record ${devRecordDir} is not there`, {
+      hint: 'the realtime bench feeds copies of ../shared/data/continuous-dev',
+    });
+  }
+  const benchStarted = performance.now();
+  const loadBefore = loadavg()[0];
+  const work = await mkdtemp(join(tmpdir(), 'phasestream-realtime-bench-'));
+  const runs: RunSummary[] = [];
+  const notes: string[] = [];
+  const series: {
+    stations: number;
+    backlog: PipelineResult['backlog'];
+    memory: PipelineResult['memory'];
+    latencies: [number, number][];
+  }[] = [];
+  try {
+    const model = await writeBenchModel(join(work, 'model'));
+    const card = JSON.parse(readFileSync(join(model.dir, 'card.json'), 'utf8')) as ModelCard;
+    const windowS = card.windowLength / card.samplingRate;
+    for (const stations of settings.stations) {
+      const elapsedS = (performance.now() - benchStarted) / 1000;
+      const needS = settings.seconds + 30;
+      if (elapsedS + needS > settings.budgetS) {
+        notes.push(
+          `${stations} stations skipped: ~${needS} s more would pass the ${settings.budgetS} s budget`,
+        );
+        continue;
+      }
+      process.stderr.write(`bench: ${stations} stations, ${settings.seconds} s\n`);
+      let run: Awaited<ReturnType<typeof runOnce>>;
+      try {
+        run = await runOnce(stations, settings, model.dir, windowS);
+      } catch (error) {
+        notes.push(`${stations} stations: the run failed: ${(error as Error).message}`);
+        break;
+      }
+      const summary = summarise(stations, settings, windowS, run);
+      runs.push(summary);
+      series.push({
+        stations,
+        backlog: run.result.backlog.map(([at, made, done]) => [at - run.started.wallMs, made, done]),
+        memory: run.result.memory.map(([at, ...rest]) => [at - run.started.wallMs, ...rest]),
+        latencies: run.result.windows.map((w) => [
+          w.receivedAtMs - run.started.wallMs,
+          w.doneAtMs - w.receivedAtMs,
+        ]),
+      });
+      process.stderr.write(
+        `bench: ${stations} stations: latency p99 ${summary.latencyS.p99.toFixed(2)} s, ` +
+          `${summary.verdict.sustained ? 'keeps up' : `falls behind (${summary.verdict.reasons.join('; ')})`}\n`,
+      );
+      if (!summary.verdict.sustained && !settings.all) break;
+    }
+    const loadAfter = loadavg()[0];
+    const kept = runs.filter((r) => r.verdict.sustained).map((r) => r.stations);
+    const failed = runs.find((r) => !r.verdict.sustained);
+    notes.unshift(
+      kept.length === 0
+        ? 'no station count kept up'
+        : `largest station count that kept up: ${Math.max(...kept)}` +
+            (failed ? `; ${failed.stations} did not` : ' (the largest tried: more may keep up)'),
+      `model: ${model.weights === 'original' ? 'the original PhaseNet weights' : 'random weights (picks mean nothing)'}; ` +
+        `onnxruntime, ${settings.threads} threads; stride ${settings.strideS} s, batches of ${settings.batchSize} ` +
+        `(${settings.maxWaitMs} ms wait); feed at ${settings.speed}x real time for ${settings.seconds} s after a ` +
+        `${windowS - settings.strideS} s preroll; SeedLink 4 over TCP on 127.0.0.1`,
+      "latency: from the arrival of a window's last sample (receivedAtMs) to its probabilities being done; " +
+        "pick delay: from the pick's data time, as the feed scheduled it on the wall clock, to the pick's emission",
+      'CPU cores: pipeline process + feed process, CPU seconds over wall seconds; loop busy: the ' +
+        "pipeline's event loop utilization, in brackets the share of wall time inside engine.run " +
+        '(onnxruntime-node runs inference synchronously on the event loop)',
+    );
+    if (settings.speed !== 1) {
+      notes.push(
+        `speed ${settings.speed}: data come ${settings.speed}x faster than real time; rates are per wall ` +
+          'second, and latencies and pick delays are wall seconds, not data seconds',
+      );
+    }
+    const out = process.stdout;
+    out.write(
+      `Realtime: SeedLink -> pipeline, load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after\n\n`,
+    );
+    out.write(`${tables(runs)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+    if (settings.json) {
+      const report = {
+        date: new Date().toISOString(),
+        loadAverage1m: { before: loadBefore, after: loadAfter },
+        settings,
+        model: model.weights,
+        runs,
+        series,
+        notes,
+      };
+      await writeFile(settings.json, `${JSON.stringify(report, null, 2)}\n`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof PhaseStreamError)) throw error;
+  process.stderr.write(`bench/realtime: ${error.message}\n`);
+  if (error.hint) process.stderr.write(`${error.hint}\n`);
+  process.exitCode = 1;
+}
