@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
-import { pickerOptionsFor } from '../src/app/pipeline.ts';
+import { pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
 import { checkConfig } from '../src/config/load.ts';
 import { createEngine } from '../src/engine/index.ts';
 import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
@@ -87,23 +87,12 @@ async function run(request: PipelineRequest): Promise<void> {
   const backlog: PipelineResult['backlog'] = [];
 
   const packets = seedLinkPackets({ url: request.url, stations: [{ network: 'XX', station: 'R*' }] });
-  // The same operators and options as pickPipeline (src/app/pipeline.ts), taps in between.
+  // The operators and options of pickPipeline (src/app/pipeline.ts), with taps in between.
   const picks$ = packets.pipe(
     decodeRecords({ source: request.url }),
     tap(() => records++),
     takeUntil(stop),
-    stationWindows({
-      samplingRate: card.samplingRate,
-      components: card.componentOrder,
-      windowLength: card.windowLength,
-      strideSamples: Math.max(1, Math.round(config.picker.strideS * card.samplingRate)),
-      maxReorderWaitMs: config.stream.maxReorderWaitMs,
-      maxPendingRecords: config.stream.maxPendingRecords,
-      clockJumpS: config.stream.clockJumpS,
-      maxLagMs: config.stream.maxLagMs,
-      shortGapFillS: config.stream.shortGapFillS,
-      endAfterIdleMs: config.stream.endAfterIdleMs,
-    }),
+    stationWindows(stationWindowsOptions(card, config)),
     tap(() => {
       if (!stopped) made++;
     }),

@@ -7,7 +7,12 @@ import type { ModelCard } from '../model/card.ts';
 import type { PhasePickerOptions } from '../picker/phase-picker.ts';
 import type { Pick } from '../picker/pick.ts';
 import { pickPhases } from '../picker/pick-phases.ts';
-import { batchWindows, type SequenceRecord, stationWindows } from '../stream/index.ts';
+import {
+  batchWindows,
+  type SequenceRecord,
+  type StationWindowsOptions,
+  stationWindows,
+} from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
 
 /**
@@ -44,6 +49,29 @@ export function pickerOptionsFor(card: ModelCard, config: Config, stationKey: st
   };
 }
 
+/** The stream layer's options for a model and a config (records -> windows). */
+export function stationWindowsOptions(
+  card: ModelCard,
+  config: Config,
+  hooks: PipelineHooks = {},
+): StationWindowsOptions {
+  return {
+    samplingRate: card.samplingRate,
+    components: card.componentOrder,
+    windowLength: card.windowLength,
+    strideSamples: Math.max(1, Math.round(config.picker.strideS * card.samplingRate)),
+    maxReorderWaitMs: config.stream.maxReorderWaitMs,
+    maxPendingRecords: config.stream.maxPendingRecords,
+    clockJumpS: config.stream.clockJumpS,
+    maxLagMs: config.stream.maxLagMs,
+    shortGapFillS: config.stream.shortGapFillS,
+    endAfterIdleMs: config.stream.endAfterIdleMs,
+    report: hooks.onChannelEvent,
+    onError: (key, error) =>
+      log.error({ key, err: error }, 'a station pipeline failed; it restarts with its next data'),
+  };
+}
+
 export function pickPipeline(
   records: Observable<SequenceRecord>,
   engine: InferenceEngine,
@@ -52,21 +80,7 @@ export function pickPipeline(
 ): Observable<Pick> {
   const { card } = engine;
   return records.pipe(
-    stationWindows({
-      samplingRate: card.samplingRate,
-      components: card.componentOrder,
-      windowLength: card.windowLength,
-      strideSamples: Math.max(1, Math.round(config.picker.strideS * card.samplingRate)),
-      maxReorderWaitMs: config.stream.maxReorderWaitMs,
-      maxPendingRecords: config.stream.maxPendingRecords,
-      clockJumpS: config.stream.clockJumpS,
-      maxLagMs: config.stream.maxLagMs,
-      shortGapFillS: config.stream.shortGapFillS,
-      endAfterIdleMs: config.stream.endAfterIdleMs,
-      report: hooks.onChannelEvent,
-      onError: (key, error) =>
-        log.error({ key, err: error }, 'a station pipeline failed; it restarts with its next data'),
-    }),
+    stationWindows(stationWindowsOptions(card, config, hooks)),
     batchWindows({ size: config.batching.size, maxWaitMs: config.batching.maxWaitMs }),
     pickPhases(engine, {
       pickerOptions: (key) => pickerOptionsFor(card, config, key),

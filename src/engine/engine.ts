@@ -1,3 +1,4 @@
+import { PhaseStreamError } from '../errors.ts';
 import type { ModelCard } from '../model/card.ts';
 
 /**
@@ -21,4 +22,27 @@ export interface InferenceEngine {
     options?: { withLogits?: boolean },
   ): Promise<{ probs: Float32Array; logits?: Float32Array }>;
   dispose(): Promise<void>;
+}
+
+/**
+ * The checks every engine makes before a run: not disposed, positive integer batch and length, and
+ * an input of exactly [batch, length, channels] values.
+ */
+export function checkRunInput(
+  engine: string,
+  disposed: boolean,
+  input: Float32Array,
+  batch: number,
+  length: number,
+  channels: number,
+): void {
+  if (disposed) throw new PhaseStreamError(`${engine}: run after dispose`);
+  if (!Number.isInteger(batch) || !Number.isInteger(length) || batch < 1 || length < 1) {
+    throw new PhaseStreamError(`${engine}: batch ${batch} and length ${length} must be positive integers`);
+  }
+  if (input.length !== batch * length * channels) {
+    throw new PhaseStreamError(
+      `${engine}: input holds ${input.length} values, [${batch}, ${length}, ${channels}] needs ${batch * length * channels}`,
+    );
+  }
 }

@@ -4,7 +4,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { LoadedModel } from '../../model/card.ts';
-import type { InferenceEngine } from '../engine.ts';
+import { checkRunInput, type InferenceEngine } from '../engine.ts';
 import { exportPhaseNetOnnx } from './export.ts';
 
 type Ort = typeof import('onnxruntime-node');
@@ -135,18 +135,7 @@ class OnnxEngine implements InferenceEngine {
     length: number,
     options: { withLogits?: boolean } = {},
   ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
-    if (this.disposed) throw new PhaseStreamError(`${this.name}: run after dispose`);
-    const channels = this.card.architecture.inChannels;
-    if (!Number.isInteger(batch) || !Number.isInteger(length) || batch < 1 || length < 1) {
-      throw new PhaseStreamError(
-        `${this.name}: batch ${batch} and length ${length} must be positive integers`,
-      );
-    }
-    if (input.length !== batch * length * channels) {
-      throw new PhaseStreamError(
-        `${this.name}: input holds ${input.length} values, [${batch}, ${length}, ${channels}] needs ${batch * length * channels}`,
-      );
-    }
+    checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
     const fetches = options.withLogits ? ['probs', 'logits'] : ['probs'];
     if (options.withLogits && !this.session.outputNames.includes('logits')) {
       throw new ModelFormatError(`${this.name}: this ONNX model has no logits output`);

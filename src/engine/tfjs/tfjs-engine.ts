@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { PhaseStreamError } from '../../errors.ts';
 import type { LoadedModel } from '../../model/card.ts';
 import { type PhaseNetArchitecture, samePadding } from '../../model/phasenet/architecture.ts';
 import {
@@ -8,7 +7,7 @@ import {
   type FoldedPhaseNet,
   foldPhaseNet,
 } from '../../model/phasenet/fold.ts';
-import type { InferenceEngine } from '../engine.ts';
+import { checkRunInput, type InferenceEngine } from '../engine.ts';
 import { type ActiveBackend, reactivate, type TfjsBackendName, useTfjsBackend } from './backend.ts';
 
 export type { TfjsBackendName } from './backend.ts';
@@ -140,18 +139,8 @@ class TfjsEngine implements InferenceEngine {
     length: number,
     options: { withLogits?: boolean } = {},
   ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
-    if (this.disposed) throw new PhaseStreamError(`${this.name}: run after dispose`);
     const channels = this.architecture.inChannels;
-    if (!Number.isInteger(batch) || !Number.isInteger(length) || batch < 1 || length < 1) {
-      throw new PhaseStreamError(
-        `${this.name}: batch ${batch} and length ${length} must be positive integers`,
-      );
-    }
-    if (input.length !== batch * length * channels) {
-      throw new PhaseStreamError(
-        `${this.name}: input holds ${input.length} values, [${batch}, ${length}, ${channels}] needs ${batch * length * channels}`,
-      );
-    }
+    checkRunInput(this.name, this.disposed, input, batch, length, channels);
     await reactivate(this.backend);
     const [probs, logits] = tf.tidy(() => {
       const x = tf.tensor4d(input, [batch, 1, length, channels]);
