@@ -14,6 +14,12 @@ const program = new Command('phasestream')
 
 registerCommands(program);
 
+// A reader that stops early (`phasestream replay ... | head`) is not an error: stop quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

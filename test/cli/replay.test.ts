@@ -98,3 +98,22 @@ t.test('a bad config key is named with the fix', async (t) => {
   t.match(result.stderr, /picker\.strideS: Too small/i);
   t.notOk(result.stderr.includes('    at '), 'no stack trace');
 });
+
+t.test('a reader that stops early ends the replay quietly', { skip }, async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { repoRoot } = await import('../helpers/cli.ts');
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin/phasestream.js'), 'replay', ...devFiles, '--model', await originalModelDir()],
+    { env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  // Like `| head -1`: read the first pick, then close the pipe.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  t.equal(code, 0);
+  t.notMatch(stderr, /EPIPE|unexpected error/);
+});
