@@ -6,7 +6,7 @@ import { log } from '../log.ts';
 import type { ModelCard } from '../model/card.ts';
 import type { PhasePickerOptions } from '../picker/phase-picker.ts';
 import type { Pick } from '../picker/pick.ts';
-import { pickPhases } from '../picker/pick-phases.ts';
+import { type PickPhasesOptions, pickPhases } from '../picker/pick-phases.ts';
 import {
   batchWindows,
   type SequenceRecord,
@@ -23,6 +23,8 @@ import type { ChannelEvent } from '../stream/types.ts';
 export interface PipelineHooks {
   onChannelEvent?: (event: ChannelEvent) => void;
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  onBlock?: StationWindowsOptions['onBlock'];
+  onProbabilities?: PickPhasesOptions['onProbabilities'];
 }
 
 /** Picking options of one station: the card's defaults, the config's, then the station's own. */
@@ -67,6 +69,7 @@ export function stationWindowsOptions(
     shortGapFillS: config.stream.shortGapFillS,
     endAfterIdleMs: config.stream.endAfterIdleMs,
     report: hooks.onChannelEvent,
+    onBlock: hooks.onBlock,
     onError: (key, error) =>
       log.error({ key, err: error }, 'a station pipeline failed; it restarts with its next data'),
   };
@@ -85,6 +88,7 @@ export function pickPipeline(
     pickPhases(engine, {
       pickerOptions: (key) => pickerOptionsFor(card, config, key),
       onBatch: hooks.onBatch,
+      onProbabilities: hooks.onProbabilities,
     }),
   );
 }

@@ -72,6 +72,27 @@ export const configSchema = z.strictObject({
     })
     .default({ size: 32, maxWaitMs: 500 }),
   seedlink: z.array(seedlinkServer).default([]),
+  /** The live page for operators (docs/page.md): stations, waveforms, probabilities and picks. */
+  page: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Loopback by default: the page has no login; put a proxy with one in front to share it. */
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).default(8080),
+      /** Seconds of waveforms and probabilities kept per station for a page that starts watching it. */
+      historyS: z.number().positive().max(3600).default(120),
+      /** A station whose newest data is this far behind the clock is late; this long without data, down. */
+      lateAfterS: z.number().positive().default(30),
+      downAfterS: z.number().positive().default(300),
+    })
+    .default({
+      enabled: false,
+      host: '127.0.0.1',
+      port: 8080,
+      historyS: 120,
+      lateAfterS: 30,
+      downAfterS: 300,
+    }),
   output: z
     .strictObject({
       /** Picks as JSON lines (or CSV) to this file; `-` is standard output. */

@@ -11,12 +11,19 @@ import {
   pushProbabilities,
 } from './phase-picker.ts';
 import { makePick, type Pick } from './pick.ts';
+import type { StitchedSegment } from './stitch.ts';
 
 export interface PickPhasesOptions {
   /** Picking options of a station (thresholds may differ per station). */
   pickerOptions: (stationKey: string) => PhasePickerOptions;
   /** Called with each batch's inference time, for health and latency metrics. */
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  /** Each station's stitched probabilities as they become final (what the live page draws). */
+  onProbabilities?: (
+    station: StationWindow['station'],
+    samplingRate: number,
+    segment: StitchedSegment,
+  ) => void;
 }
 
 /**
@@ -40,6 +47,8 @@ export function pickPhases(
       const results: PhasePickerResult[] = [pushProbabilities(state, { start: window.startIndex, probs })];
       if (window.endOfSegment) results.push(flushPhasePicker(results[0].state));
       pickers.set(key, results[results.length - 1].state);
+      for (const r of results)
+        if (r.finished) options.onProbabilities?.(window.station, window.samplingRate, r.finished);
       return results.flatMap((r) =>
         r.peaks.map((p) =>
           makePick(window.station, p.phase, p.sample, window.samplingRate, p.probability, model),
@@ -74,6 +83,7 @@ export function pickPhases(
         const result = flushPhasePicker(state);
         pickers.set(key, result.state);
         const station = stations.get(key)!;
+        if (result.finished) options.onProbabilities?.(station.id, station.rate, result.finished);
         picks.push(
           ...result.peaks.map((p) =>
             makePick(station.id, p.phase, p.sample, station.rate, p.probability, model),

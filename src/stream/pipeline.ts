@@ -1,11 +1,11 @@
-import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { type OperatorFunction, type SchedulerLike, tap } from 'rxjs';
 import { assembleStation } from './assemble-station.ts';
 import { perChannel, perStation } from './per-station.ts';
 import type { ReportChannelEvent } from './report.ts';
 import { resampleChannel } from './resample-channel.ts';
 import { type SequenceOptions, type SequenceRecord, sequenceChannel } from './sequence-channel.ts';
 import { slidingWindows } from './sliding-windows.ts';
-import type { StationWindow } from './types.ts';
+import type { StationBlock, StationWindow } from './types.ts';
 
 /** Everything between decoded records and the batcher, for one model. */
 export interface StationWindowsOptions extends SequenceOptions {
@@ -22,6 +22,8 @@ export interface StationWindowsOptions extends SequenceOptions {
   report?: ReportChannelEvent;
   /** A channel or station pipeline failed (it restarts with its next data). */
   onError?: (key: string, error: unknown) => void;
+  /** Each assembled block of a station, before windowing (what the live page draws). */
+  onBlock?: (block: StationBlock) => void;
   scheduler?: SchedulerLike;
   /** Wall clock for `receivedAtMs`. Default Date.now. */
   clock?: () => number;
@@ -64,6 +66,7 @@ export function stationWindows(
               report,
               scheduler,
             }),
+            tap((block) => options.onBlock?.(block)),
             slidingWindows({
               length: options.windowLength,
               stride: options.strideSamples,

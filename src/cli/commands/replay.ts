@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, tap } from 'rxjs';
+import { startLivePage } from '../../app/live-page.ts';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
@@ -29,6 +30,8 @@ interface ReplayOptions {
   format?: string;
   speed?: number;
   stride?: number;
+  page?: boolean | string;
+  hold?: boolean;
 }
 
 function timeOption(name: string, value: string | undefined): number | undefined {
@@ -55,9 +58,29 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
       },
       picker: { ...base.picker, strideS: opts.stride ?? base.picker.strideS },
       output: { file: opts.output ?? base.output.file, format: opts.format ?? base.output.format },
+      page: pageOption(base, opts.page),
     },
     'command line',
   );
+}
+
+/** `--page` (the config's port) or `--page 9000` turns the page on; absent, the config decides. */
+export function pageOption(base: Config, page: boolean | string | undefined): Config['page'] {
+  if (page === undefined) return base.page;
+  const port = page === true ? base.page.port : Number(page);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--page '${page}' is not a port`, {
+      hint: 'give a port from 0 to 65535, e.g. --page 8080',
+    });
+  return { ...base.page, enabled: true, port };
+}
+
+function untilInterrupted(url: string): Promise<void> {
+  process.stderr.write(`replay done; the live page stays at ${url} until Ctrl-C\n`);
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -77,6 +100,8 @@ export function registerReplayCommand(program: Command): void {
       Number,
     )
     .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
+    .option('--page [port]', 'serve the live page while replaying (port default 8080; page.* in the config)')
+    .option('--hold', 'with --page: keep serving the page after the replay, until Ctrl-C')
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
   addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
     const config = await replayConfig(opts);
@@ -98,7 +123,11 @@ export function registerReplayCommand(program: Command): void {
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
     const out = new PickFile(config.output.file, config.output.format);
-    const progress = replayProgress(paths.reduce((sum, p) => sum + statSync(p).size, 0));
+    const totalBytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
+    const progress = replayProgress(totalBytes);
+    const page = config.page.enabled ? await startLivePage(config, engine.card, 'data') : undefined;
+    let readBytes = 0;
+    let shownFraction = 0;
     const started = performance.now();
     let badRecords = 0;
     try {
@@ -113,13 +142,31 @@ export function registerReplayCommand(program: Command): void {
             'bad record skipped',
           );
         },
-      }).pipe(tap((record) => progress.advance(record.recordLength, out.written)));
-      const picks = pickPipeline(records, engine, config);
-      await lastValueFrom(picks.pipe(concatMap((pick) => from(out.write(pick)))), {
-        defaultValue: undefined,
-      });
+      }).pipe(
+        tap((record) => {
+          progress.advance(record.recordLength, out.written);
+          readBytes += record.recordLength;
+          if (page && readBytes / totalBytes - shownFraction >= 0.002) {
+            shownFraction = readBytes / totalBytes;
+            page.view.progress(shownFraction, out.written);
+          }
+        }),
+      );
+      const picks = pickPipeline(records, engine, config, page?.hooks);
+      await lastValueFrom(
+        picks.pipe(
+          concatMap((pick) => {
+            page?.pick(pick);
+            return from(out.write(pick));
+          }),
+        ),
+        { defaultValue: undefined },
+      );
+      page?.view.progress(1, out.written, true);
+      if (page && opts.hold) await untilInterrupted(page.server.url);
     } finally {
       progress.stop();
+      await page?.close();
       await out.close();
       await engine.dispose();
     }

@@ -1,0 +1,282 @@
+import * as sp from 'seisplotjs';
+import type { PageMessage, PagePick, ServerMessage, TraceChunk } from '../messages.ts';
+import type { StationStatus } from '../station-status.ts';
+
+/**
+ * The live page: the stations and their states, the chosen station's three components with its P
+ * and S probabilities under them and the picks marked (seisplotjs), a filtered table of picks, and a
+ * replay's progress. Everything comes over one WebSocket (src/web/messages.ts). Memory is bounded:
+ * traces keep `DISPLAY_S` seconds, the table `MAX_PICKS` picks; drawing is throttled to `DRAW_MS`.
+ */
+
+const DISPLAY_S = 120;
+const MAX_PICKS = 2000;
+const SHOWN_PICKS = 300;
+const DRAW_MS = 250;
+
+const { DateTime, Interval } = sp.luxon;
+
+interface Trace {
+  startUs: number;
+  samplingRate: number;
+  data: number[];
+}
+
+const page = {
+  socket: null as WebSocket | null,
+  selected: null as string | null,
+  stations: [] as StationStatus[],
+  /** Per trace name (`Z`, `N`, `E`, `P`, `S`): chunks of the selected station, oldest first. */
+  traces: new Map<string, Trace[]>(),
+  picks: [] as PagePick[],
+  dirtyTraces: false,
+  dirtyPicks: false,
+  lastDrawMs: 0,
+};
+
+const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
+const stationOf = (p: PagePick) => `${p.network}.${p.station}.${p.location}.${p.channel}`;
+
+function connect(): void {
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live`);
+  page.socket = socket;
+  socket.onopen = () => {
+    setConnection(true);
+    if (page.selected) send({ v: 1, type: 'watch', station: page.selected });
+  };
+  socket.onclose = () => {
+    setConnection(false);
+    setTimeout(connect, 2000);
+  };
+  socket.onmessage = (event) => receive(JSON.parse(String(event.data)) as ServerMessage);
+}
+
+function send(message: PageMessage): void {
+  if (page.socket?.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+}
+
+function setConnection(up: boolean): void {
+  const badge = $<HTMLElement>('#connection');
+  badge.textContent = up ? 'connected' : 'disconnected';
+  badge.className = `connection ${up ? 'up' : 'down'}`;
+}
+
+function receive(message: ServerMessage): void {
+  switch (message.type) {
+    case 'stations':
+      page.stations = message.stations;
+      drawStations();
+      break;
+    case 'waveform':
+    case 'probability':
+      if (message.station === page.selected) addTrace(message);
+      break;
+    case 'pick':
+      page.picks.push(message.pick);
+      if (page.picks.length > MAX_PICKS) page.picks.splice(0, page.picks.length - MAX_PICKS);
+      page.dirtyPicks = true;
+      if (stationOf(message.pick) === page.selected) page.dirtyTraces = true;
+      break;
+    case 'progress':
+      drawProgress(message.fraction, message.picks, message.done);
+      break;
+  }
+}
+
+function addTrace(chunk: TraceChunk): void {
+  if ((chunk.data[0]?.length ?? 0) === 0) return;
+  for (const [i, name] of chunk.names.entries()) {
+    const chunks = page.traces.get(name) ?? [];
+    chunks.push({ startUs: chunk.startUs, samplingRate: chunk.samplingRate, data: chunk.data[i] });
+    page.traces.set(name, chunks);
+  }
+  page.dirtyTraces = true;
+}
+
+function traceEndUs(t: Trace): number {
+  return t.startUs + (t.data.length * 1e6) / t.samplingRate;
+}
+
+function select(key: string): void {
+  page.selected = key;
+  page.traces.clear();
+  $<HTMLElement>('#selected').textContent = key;
+  send({ v: 1, type: 'watch', station: key });
+  drawStations();
+  page.dirtyTraces = true;
+}
+
+function drawStations(): void {
+  const body = $<HTMLTableSectionElement>('#stations tbody');
+  body.replaceChildren(
+    ...page.stations.map((s) => {
+      const row = document.createElement('tr');
+      row.dataset.station = s.key;
+      row.className = s.key === page.selected ? 'selected' : '';
+      const last = s.lastPick ? `${s.lastPick.phase} ${s.lastPick.time.slice(11, 22)}` : '';
+      row.append(
+        cell(`${s.network}.${s.station}.${s.location}.${s.channel}`),
+        cell(s.state, `state ${s.state}`),
+        cell(formatLatency(s.latencyMs)),
+        cell(last),
+      );
+      row.onclick = () => select(s.key);
+      return row;
+    }),
+  );
+  if (
+    page.selected === null &&
+    page.stations.length > 0 &&
+    new URLSearchParams(location.search).has('first')
+  ) {
+    select(page.stations[0].key);
+  }
+}
+
+function cell(text: string, className = ''): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  td.className = className;
+  return td;
+}
+
+function formatLatency(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+function drawProgress(fraction: number, picks: number, done: boolean): void {
+  $<HTMLElement>('#progress').hidden = false;
+  $<HTMLProgressElement>('#progress-bar').value = fraction;
+  $<HTMLElement>('#progress-text').textContent =
+    `${(fraction * 100).toFixed(1)} %, ${picks} picks${done ? ', done' : ''}`;
+}
+
+/** Wildcards `*` and `?` against NET.STA.LOC.BAND, as subscribers' station patterns. */
+function matchesPattern(key: string, pattern: string): boolean {
+  if (pattern === '') return true;
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}`).test(key);
+}
+
+function drawPicks(): void {
+  const form = new FormData($<HTMLFormElement>('#pick-filter'));
+  const station = String(form.get('station') ?? '').trim();
+  const phase = String(form.get('phase') ?? '');
+  const minProbability = Number(form.get('minProbability') ?? 0);
+  const shown = page.picks.filter(
+    (p) =>
+      matchesPattern(stationOf(p), station) &&
+      (phase === '' || p.phase === phase) &&
+      p.probability >= minProbability,
+  );
+  $<HTMLElement>('#pick-count').textContent = `${shown.length} of ${page.picks.length} picks`;
+  $<HTMLTableSectionElement>('#picks tbody').replaceChildren(
+    ...shown
+      .slice(-SHOWN_PICKS)
+      .reverse()
+      .map((p) => {
+        const row = document.createElement('tr');
+        row.append(
+          cell(p.time.replace('T', ' ').slice(0, 23)),
+          cell(stationOf(p)),
+          cell(p.phase, `phase-${p.phase}`),
+          cell(p.probability.toFixed(2)),
+        );
+        return row;
+      }),
+  );
+}
+
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 });
+const seismographs = new Map<string, sp.seismograph.Seismograph>();
+
+function seismographFor(name: string): sp.seismograph.Seismograph {
+  let graph = seismographs.get(name);
+  if (!graph) {
+    const config = new sp.seismographconfig.SeismographConfig();
+    const probability = name === 'P' || name === 'S';
+    config.title = [probability ? `${name} probability` : `component ${name}`];
+    config.isXAxis = name === 'S';
+    config.xLabel = '';
+    config.yLabel = '';
+    config.ySublabel = '';
+    config.ySublabelIsUnits = false;
+    config.yAxisNumTickHint = 3;
+    config.wheelZoom = false;
+    config.margin = { top: 16, right: 10, bottom: name === 'S' ? 22 : 4, left: 50 };
+    config.amplitudeFormat = probability ? (v) => v.toFixed(1) : (v) => compact.format(v);
+    if (probability) config.fixedAmplitudeScale = [0, 1];
+    graph = new sp.seismograph.Seismograph([], config);
+    graph.dataset.trace = name;
+    seismographs.set(name, graph);
+    $<HTMLElement>('#seismographs').append(graph);
+  }
+  return graph;
+}
+
+function drawTraces(): void {
+  const [network, station, location, band] = (page.selected ?? '...').split('.');
+  let newestUs = 0;
+  for (const chunks of page.traces.values())
+    for (const t of chunks) newestUs = Math.max(newestUs, traceEndUs(t));
+  const fromUs = newestUs - DISPLAY_S * 1e6;
+  const window = Interval.fromDateTimes(toDateTime(fromUs), toDateTime(newestUs));
+  const markers = page.picks
+    .filter((p) => stationOf(p) === page.selected)
+    .map((p) => ({
+      name: p.phase,
+      time: DateTime.fromISO(p.time, { zone: 'utc' }),
+      markertype: 'pick',
+      description: `${p.phase} ${p.probability.toFixed(2)}`,
+    }))
+    .filter((m) => window.contains(m.time));
+  for (const name of ['Z', 'N', 'E', 'P', 'S']) {
+    const chunks = (page.traces.get(name) ?? []).filter((t) => traceEndUs(t) > fromUs);
+    page.traces.set(name, chunks);
+    if (chunks.length === 0) continue;
+    const channel = name === 'P' || name === 'S' ? `${band}${name === 'P' ? 'X' : 'Y'}` : `${band}${name}`;
+    const sourceId = sp.fdsnsourceid.FDSNSourceId.fromNslc(network, station, location, channel);
+    const segments = chunks.map(
+      (t) =>
+        new sp.seismogramsegment.SeismogramSegment(
+          Float32Array.from(t.data),
+          t.samplingRate,
+          toDateTime(t.startUs),
+          sourceId,
+        ),
+    );
+    const data = sp.seismogram.SeismogramDisplayData.fromSeismogram(new sp.seismogram.Seismogram(segments));
+    data.addMarkers(markers);
+    const graph = seismographFor(name);
+    graph.seismographConfig.fixedTimeScale = window;
+    graph.seisData = [data];
+    // An autoscaled graph only rescales its axis on new data; a full draw also places the markers.
+    graph.redraw();
+  }
+}
+
+function toDateTime(us: number) {
+  return DateTime.fromMillis(us / 1000, { zone: 'utc' });
+}
+
+function frame(nowMs: number): void {
+  requestAnimationFrame(frame);
+  if (nowMs - page.lastDrawMs < DRAW_MS || !(page.dirtyTraces || page.dirtyPicks)) return;
+  page.lastDrawMs = nowMs;
+  const [traces, picks] = [page.dirtyTraces, page.dirtyPicks];
+  page.dirtyTraces = false;
+  page.dirtyPicks = false;
+  if (picks) drawPicks();
+  if (traces && page.selected) drawTraces();
+}
+
+$<HTMLFormElement>('#pick-filter').addEventListener('input', () => {
+  page.dirtyPicks = true;
+});
+connect();
+requestAnimationFrame(frame);

@@ -1,0 +1,109 @@
+import type { Pick } from '../picker/pick.ts';
+import { stationOfStream } from '../stream/component.ts';
+import { timeUsFromIndex } from '../stream/grid.ts';
+import type { ChannelEvent, StationBlock } from '../stream/types.ts';
+import { stationKey } from '../stream/types.ts';
+
+/**
+ * What the live page's station list shows, kept as plain data (JSON-safe), updated by pure steps from
+ * what the pipeline sees: assembled blocks, channel events and picks. The clock is the caller's: the
+ * wall clock live, the newest data time in a replay (so a replay at any speed shows the states that
+ * the same data would have shown live).
+ */
+
+export type StationState = 'live' | 'late' | 'gap' | 'down';
+
+export interface StatusThresholds {
+  /** Data older than this (behind the clock) makes a station late. */
+  lateAfterS: number;
+  /** No data for this long makes it down. */
+  downAfterS: number;
+  /** A gap, or a component missing, shows for this long after it was seen. */
+  gapHoldS: number;
+}
+
+export const defaultStatusThresholds: StatusThresholds = { lateAfterS: 30, downAfterS: 300, gapHoldS: 60 };
+
+export interface StationRecord {
+  key: string;
+  network: string;
+  station: string;
+  location: string;
+  channel: string;
+  /** End of the newest sample seen (epoch µs). */
+  lastDataUs: number;
+  samples: number;
+  gaps: number;
+  /** When a gap or a missing component was last seen (data time, epoch µs); null if never. */
+  lastGapUs: number | null;
+  lastPick: { phase: string; time: string; probability: number } | null;
+}
+
+export interface StationStatus extends StationRecord {
+  state: StationState;
+  /** Clock minus the end of the newest sample. */
+  latencyMs: number;
+}
+
+export type StationRecords = Record<string, StationRecord>;
+
+export function observeBlock(records: StationRecords, block: StationBlock): StationRecords {
+  const key = stationKey(block.station);
+  const { network, station, location, channelPrefix: channel } = block.station;
+  const previous = records[key] ?? {
+    key,
+    network,
+    station,
+    location,
+    channel,
+    lastDataUs: 0,
+    samples: 0,
+    gaps: 0,
+    lastGapUs: null,
+    lastPick: null,
+  };
+  const endUs = timeUsFromIndex(block.startIndex + block.length, block.samplingRate);
+  const partial = block.present.some((present) => !present);
+  return {
+    ...records,
+    [key]: {
+      ...previous,
+      lastDataUs: Math.max(previous.lastDataUs, endUs),
+      samples: previous.samples + block.length,
+      lastGapUs: partial ? endUs : previous.lastGapUs,
+    },
+  };
+}
+
+/** Gaps count against the station of the channel; other events change nothing shown. */
+export function observeChannelEvent(records: StationRecords, event: ChannelEvent): StationRecords {
+  const key = stationKey(stationOfStream(event.streamId));
+  const previous = records[key];
+  if (event.kind !== 'gap' || previous === undefined) return records;
+  return { ...records, [key]: { ...previous, gaps: previous.gaps + 1, lastGapUs: event.timeUs } };
+}
+
+export function observePick(records: StationRecords, pick: Pick): StationRecords {
+  const key = `${pick.network}.${pick.station}.${pick.location}.${pick.channel}`;
+  const previous = records[key];
+  if (previous === undefined) return records;
+  const lastPick = { phase: pick.phase, time: pick.time, probability: pick.probability };
+  return { ...records, [key]: { ...previous, lastPick } };
+}
+
+export function stationStatus(
+  record: StationRecord,
+  clockUs: number,
+  thresholds: StatusThresholds = defaultStatusThresholds,
+): StationStatus {
+  const latencyUs = Math.max(0, clockUs - record.lastDataUs);
+  const state: StationState =
+    latencyUs >= thresholds.downAfterS * 1e6
+      ? 'down'
+      : latencyUs >= thresholds.lateAfterS * 1e6
+        ? 'late'
+        : record.lastGapUs !== null && clockUs - record.lastGapUs < thresholds.gapHoldS * 1e6
+          ? 'gap'
+          : 'live';
+  return { ...record, state, latencyMs: Math.round(latencyUs / 1000) };
+}
