@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import type { Config } from '../config/schema.ts';
 import { defaultEngineOptions, type EngineOptions } from '../engine/index.ts';
 import { UsageError } from '../errors.ts';
 
@@ -38,4 +39,15 @@ export function positiveInteger(name: string) {
       throw new UsageError(`${name} must be a positive integer, got '${value}'`);
     return n;
   };
+}
+
+/** `--page` (the config's port) or `--page 9000` turns the page on; absent, the config decides. */
+export function pageOption(base: Config, page: boolean | string | undefined): Config['page'] {
+  if (page === undefined) return base.page;
+  const port = page === true ? base.page.port : Number(page);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--page '${page}' is not a port`, {
+      hint: 'give a port from 0 to 65535, e.g. --page 8080',
+    });
+  return { ...base.page, enabled: true, port };
 }

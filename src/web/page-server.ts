@@ -15,7 +15,7 @@ export interface PageServerOptions {
   stationsIntervalMs?: number;
   /**
    * A page whose socket holds more unsent bytes than this gets no traces until it catches up; at
-   * four times this it is disconnected. A slow page thus costs the pipeline nothing.
+   * four times this it is dropped. A slow page thus costs the pipeline nothing, and its memory is bounded.
    */
   maxBufferedBytes?: number;
 }
@@ -86,6 +86,11 @@ export class PageServer {
     return server;
   }
 
+  /** Pages connected now. */
+  get pages(): number {
+    return this.watching.size;
+  }
+
   get url(): string {
     const address = this.http.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -128,7 +133,10 @@ export class PageServer {
   private send(socket: WebSocket, json: string, droppable: boolean): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > 4 * this.maxBufferedBytes) {
-      socket.close(1013, 'the page fell too far behind; reconnect');
+      // It would not read a close frame either; the page reconnects and starts afresh.
+      log.warn({ bufferedBytes: socket.bufferedAmount }, 'a live page fell too far behind: dropped');
+      socket.terminate();
+      this.watching.delete(socket);
       return;
     }
     if (droppable && socket.bufferedAmount > this.maxBufferedBytes) return;

@@ -14,7 +14,7 @@ import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
 import { PickFile } from '../../sink/pick-file.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
-import { addEngineOptions, engineOptionsFrom } from '../options.ts';
+import { addEngineOptions, engineOptionsFrom, pageOption } from '../options.ts';
 
 interface ReplayOptions {
   config?: string;
@@ -62,17 +62,6 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
     },
     'command line',
   );
-}
-
-/** `--page` (the config's port) or `--page 9000` turns the page on; absent, the config decides. */
-export function pageOption(base: Config, page: boolean | string | undefined): Config['page'] {
-  if (page === undefined) return base.page;
-  const port = page === true ? base.page.port : Number(page);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--page '${page}' is not a port`, {
-      hint: 'give a port from 0 to 65535, e.g. --page 8080',
-    });
-  return { ...base.page, enabled: true, port };
 }
 
 function untilInterrupted(url: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, merge, Subject, takeUntil } from 'rxjs';
+import { startLivePage } from '../../app/live-page.ts';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
@@ -12,6 +13,7 @@ import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
 import { PickFile } from '../../sink/pick-file.ts';
 import { decodeRecords } from '../../stream/index.ts';
+import { pageOption } from '../options.ts';
 
 /** `NET.STA` or `NET.STA:LOC.CHA,CHA...` (config) to a SeedLink station request. */
 export function stationRequest(text: string): SeedLinkStationRequest {
@@ -53,8 +55,10 @@ export function registerRunCommand(program: Command): void {
     .description('Pick P and S live from SeedLink servers (TCP or WebSocket), as the config says')
     .requiredOption('--config <file>', 'a YAML or JSON config (see config/example.yaml)')
     .option('--output <file>', 'where picks go (overrides output.file)')
-    .action(async (opts: { config: string; output?: string }) => {
-      const config = await loadConfig(opts.config);
+    .option('--page [port]', 'serve the live page (port default 8080; page.* in the config)')
+    .action(async (opts: { config: string; output?: string; page?: boolean | string }) => {
+      const loaded = await loadConfig(opts.config);
+      const config = { ...loaded, page: pageOption(loaded, opts.page) };
       const model = await loadModelDir(await resolveModelDir(config.model.dir));
       const engine = await createEngine(model, {
         engine: config.engine.kind,
@@ -62,6 +66,7 @@ export function registerRunCommand(program: Command): void {
         threads: config.engine.threads,
       });
       const out = new PickFile(opts.output ?? config.output.file, config.output.format);
+      const page = config.page.enabled ? await startLivePage(config, engine.card, 'wall') : undefined;
       // SIGINT/SIGTERM end the sources; the pipeline then flushes every station, so the picks of the
       // data received so far are written and the SeedLink state files saved before exit.
       const stop = new Subject<void>();
@@ -74,10 +79,16 @@ export function registerRunCommand(program: Command): void {
       try {
         const records = seedLinkRecords(config).pipe(takeUntil(stop));
         await lastValueFrom(
-          pickPipeline(records, engine, config).pipe(concatMap((pick) => from(out.write(pick)))),
+          pickPipeline(records, engine, config, page?.hooks).pipe(
+            concatMap((pick) => {
+              page?.pick(pick);
+              return from(out.write(pick));
+            }),
+          ),
           { defaultValue: undefined },
         );
       } finally {
+        await page?.close();
         await out.close();
         await engine.dispose();
       }
