@@ -12,7 +12,7 @@ import type { StationStatus } from '../station-status.ts';
 const DISPLAY_S = 120;
 const MAX_PICKS = 2000;
 const SHOWN_PICKS = 300;
-const DRAW_MS = 250;
+const DRAW_MS = 400;
 
 const { DateTime, Interval } = sp.luxon;
 
@@ -20,6 +20,8 @@ interface Trace {
   startUs: number;
   samplingRate: number;
   data: number[];
+  /** Made on first draw and kept: a chunk is drawn many times as the window moves on. */
+  segment?: sp.seismogramsegment.SeismogramSegment;
 }
 
 const page = {
@@ -241,15 +243,15 @@ function drawTraces(): void {
     if (chunks.length === 0) continue;
     const channel = name === 'P' || name === 'S' ? `${band}${name === 'P' ? 'X' : 'Y'}` : `${band}${name}`;
     const sourceId = sp.fdsnsourceid.FDSNSourceId.fromNslc(network, station, location, channel);
-    const segments = chunks.map(
-      (t) =>
-        new sp.seismogramsegment.SeismogramSegment(
-          Float32Array.from(t.data),
-          t.samplingRate,
-          toDateTime(t.startUs),
-          sourceId,
-        ),
-    );
+    const segments = chunks.map((t) => {
+      t.segment ??= new sp.seismogramsegment.SeismogramSegment(
+        Float32Array.from(t.data),
+        t.samplingRate,
+        toDateTime(t.startUs),
+        sourceId,
+      );
+      return t.segment;
+    });
     const data = sp.seismogram.SeismogramDisplayData.fromSeismogram(new sp.seismogram.Seismogram(segments));
     data.addMarkers(markers);
     const graph = seismographFor(name);
