@@ -32,8 +32,8 @@ t.test('errors name the key and what fits', async (t) => {
     () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['DEV1'] }] }),
     /seedlink\.0\.stations\.0: a station is NET\.STA/,
   );
-  t.throws(() => checkConfig({ sinks: {} }), /unknown key 'sinks'/);
-  t.throws(() => checkConfig({ sinks: {} }), ConfigError);
+  t.throws(() => checkConfig({ sinkz: {} }), /unknown key 'sinkz'/);
+  t.throws(() => checkConfig({ sinkz: {} }), ConfigError);
 });
 
 t.test('a file that is not YAML or cannot be read is a ConfigError naming it', async (t) => {

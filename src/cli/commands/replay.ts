@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
+import { PickSinks } from '../../app/sinks.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -98,6 +99,7 @@ export function registerReplayCommand(program: Command): void {
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
     const out = new PickFile(config.output.file, config.output.format);
+    const sinks = await PickSinks.open(config, out, { live: false });
     const progress = replayProgress(paths.reduce((sum, p) => sum + statSync(p).size, 0));
     const started = performance.now();
     let badRecords = 0;
@@ -113,13 +115,19 @@ export function registerReplayCommand(program: Command): void {
             'bad record skipped',
           );
         },
-      }).pipe(tap((record) => progress.advance(record.recordLength, out.written)));
-      const picks = pickPipeline(records, engine, config);
-      await lastValueFrom(picks.pipe(concatMap((pick) => from(out.write(pick)))), {
+      }).pipe(
+        tap((record) => {
+          sinks.record(record);
+          progress.advance(record.recordLength, out.written);
+        }),
+      );
+      const picks = pickPipeline(records, engine, config, sinks.hooks);
+      await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
         defaultValue: undefined,
       });
     } finally {
       progress.stop();
+      await sinks.close();
       await out.close();
       await engine.dispose();
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { concatMap, from, lastValueFrom, merge, Subject, takeUntil } from 'rxjs';
+import { concatMap, from, lastValueFrom, merge, Subject, takeUntil, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
+import { PickSinks } from '../../app/sinks.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -62,6 +63,7 @@ export function registerRunCommand(program: Command): void {
         threads: config.engine.threads,
       });
       const out = new PickFile(opts.output ?? config.output.file, config.output.format);
+      const sinks = await PickSinks.open(config, out, { live: true });
       // SIGINT/SIGTERM end the sources; the pipeline then flushes every station, so the picks of the
       // data received so far are written and the SeedLink state files saved before exit.
       const stop = new Subject<void>();
@@ -72,12 +74,15 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const records = seedLinkRecords(config).pipe(takeUntil(stop));
+        const records = seedLinkRecords(config).pipe(takeUntil(stop), tap(sinks.record));
         await lastValueFrom(
-          pickPipeline(records, engine, config).pipe(concatMap((pick) => from(out.write(pick)))),
+          pickPipeline(records, engine, config, sinks.hooks).pipe(
+            concatMap((pick) => from(sinks.write(pick))),
+          ),
           { defaultValue: undefined },
         );
       } finally {
+        await sinks.close();
         await out.close();
         await engine.dispose();
       }
