@@ -145,7 +145,15 @@ export class InfluxSink {
 
   private enqueue(points: IPoint[]): void {
     if (this.closing) throw new Error('the InfluxDB sink is closed');
-    const accepted = this.spool.append(points.map((p) => JSON.stringify(p)));
+    let accepted = false;
+    try {
+      accepted = this.spool.append(points.map((p) => JSON.stringify(p)));
+    } catch (error) {
+      // A disk error must not stop the picking: the points are lost for InfluxDB, and said so.
+      this.log.error({ err: error, spool: this.options.spool.dir }, 'cannot write the InfluxDB spool');
+      this.counts.dropped += points.length;
+      return;
+    }
     if (!accepted) {
       this.counts.dropped += points.length;
       if (!this.full) {
@@ -200,8 +208,7 @@ export class InfluxSink {
       try {
         if (!this.ready) await this.createDatabase();
         const { lines, next } = this.spool.read(this.options.batchSize);
-        const points = lines.map((l) => JSON.parse(l) as IPoint);
-        await this.write(points, lines);
+        await this.write(this.parse(lines), lines);
         this.spool.commit(next, lines.length);
         this.counts.delivered += lines.length;
         if (!this.connected) this.log.info('InfluxDB takes points');
@@ -224,6 +231,28 @@ export class InfluxSink {
     }
   }
 
+  /** The spooled points; a line damaged on disk is set aside in rejected.jsonl. */
+  private parse(lines: string[]): IPoint[] {
+    const points: IPoint[] = [];
+    for (const line of lines) {
+      try {
+        points.push(JSON.parse(line));
+      } catch {
+        this.reject([line], 'a spooled line is not a point (damaged on disk?)');
+      }
+    }
+    return points;
+  }
+
+  private reject(lines: string[], why: string): void {
+    this.counts.rejected += lines.length;
+    appendFileSync(join(this.options.spool.dir, 'rejected.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    this.log.error(
+      { points: lines.length, why },
+      'points set aside in rejected.jsonl in the spool directory',
+    );
+  }
+
   /** Writes a batch; points InfluxDB refuses as malformed go to rejected.jsonl instead of blocking the rest. */
   private async write(points: IPoint[], lines: string[]): Promise<void> {
     const writeOptions = {
@@ -231,17 +260,13 @@ export class InfluxSink {
       database: this.options.database,
       retentionPolicy: this.options.retentionPolicy.name,
     };
+    if (points.length === 0) return;
     try {
       await this.influx.writePoints(points, writeOptions);
     } catch (error) {
       const status = (error as { res?: { statusCode?: number } }).res?.statusCode;
       if (status === undefined || status < 400 || status >= 500 || RETRYABLE_4XX.has(status)) throw error;
-      this.counts.rejected += lines.length;
-      appendFileSync(join(this.options.spool.dir, 'rejected.jsonl'), lines.map((l) => `${l}\n`).join(''));
-      this.log.error(
-        { err: (error as Error).message, points: lines.length },
-        'InfluxDB refused points as malformed; they are kept in rejected.jsonl in the spool directory',
-      );
+      this.reject(lines, `InfluxDB refused them: ${(error as Error).message}`);
     }
   }
 
