@@ -2,13 +2,37 @@ import { once } from 'node:events';
 import t from 'tap';
 import { WebSocket } from 'ws';
 import type { Pick } from '../../src/picker/pick.ts';
-import { MAX_BUFFERED_BYTES, SLOW_CLIENT_CLOSE } from '../../src/sink/broadcast/broadcaster.ts';
+import {
+  type Broadcaster,
+  MAX_BUFFERED_BYTES,
+  SLOW_CLIENT_CLOSE,
+} from '../../src/sink/broadcast/broadcaster.ts';
 import { pickKey, testPicks } from '../helpers/picks.ts';
 import { until } from '../helpers/seedlink-server.ts';
 import { type Message, startBroadcaster, subscriber } from '../helpers/subscriber.ts';
 
 const keyOf = (m: Message) => pickKey({ ...m.pick, timeUs: Date.parse(m.pick.time) * 1000 });
 const keys = (picks: Pick[]) => picks.map(pickKey);
+
+/**
+ * Publishes picks 250 at a time (the event loop turns between, and `done` is asked), until `done`
+ * holds, then `more`;
+ * resolves with how many were published. A stalled client fills the kernel's socket buffers before
+ * the server's, and their size varies from machine to machine.
+ */
+async function publishUntil(broadcaster: Broadcaster, done: () => boolean, more: number): Promise<number> {
+  const picks = testPicks(400_000, 20);
+  let published = 0;
+  let stopAt = picks.length;
+  while (published < stopAt) {
+    for (const pick of picks.slice(published, published + 250)) broadcaster.publishPick(pick);
+    published += 250;
+    if (done() && stopAt === picks.length) stopAt = published + more;
+    await new Promise((r) => setImmediate(r));
+  }
+  if (!done()) throw new Error(`still not done after ${published} picks`);
+  return published;
+}
 
 /** Filters and, for each, the same condition written out plainly. */
 const FILTERS: [Record<string, unknown>, (p: Pick) => boolean][] = [
@@ -78,14 +102,15 @@ t.test('a stalled subscriber neither delays the others nor grows the queue past 
   // The stalled client stops reading: the kernel's buffers fill, then the server's queue.
   (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
 
-  const total = 40_000;
-  const picks = testPicks(total, 20);
   let maxQueued = 0;
-  for (let i = 0; i < total; i += 1000) {
-    for (const pick of picks.slice(i, i + 1000)) broadcaster.publishPick(pick);
-    maxQueued = Math.max(maxQueued, broadcaster.stats().maxClientQueue);
-    await new Promise((r) => setImmediate(r));
-  }
+  const total = await publishUntil(
+    broadcaster,
+    () => {
+      maxQueued = Math.max(maxQueued, broadcaster.stats().maxClientQueue);
+      return broadcaster.stats().dropped > 0;
+    },
+    5000,
+  );
   for (const other of others) await until(() => other.picks().length === total, 20_000, 'the others');
   t.ok(stalled.picks().length < total, 'the stalled client is still behind when the others have everything');
   const stats = broadcaster.stats();
@@ -123,12 +148,8 @@ t.test('with slowClient: disconnect, a stalled subscriber is closed and the othe
   const other = await subscriber(wsUrl, {});
   await Promise.all([stalled.ready, other.ready]);
   (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-  const total = 20_000;
-  const picks = testPicks(total);
-  for (let i = 0; i < total; i += 1000) {
-    for (const pick of picks.slice(i, i + 1000)) broadcaster.publishPick(pick);
-    await new Promise((r) => setImmediate(r));
-  }
+  // Published until the stalled client's kernel buffers, socket and queue are full.
+  const total = await publishUntil(broadcaster, () => broadcaster.stats().slowDisconnects > 0, 1000);
   await until(() => other.picks().length === total, 20_000, 'the other client');
   t.equal(broadcaster.stats().slowDisconnects, 1);
   const closed = once(stalled.ws, 'close');

@@ -93,6 +93,8 @@ export class Broadcaster {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 << 10 });
   private readonly streams = new Map<string, StreamState>();
   private readonly clients = new Set<Client>();
+  /** Clients with queued items, pumped once the current burst of publishing is over. */
+  private readonly dirty = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly counts = { sent: 0, dropped: 0, slowDisconnects: 0 };
   private nextId = 1;
@@ -315,7 +317,32 @@ export class Broadcaster {
     }
     if (gap) this.pushGapNotice(client, stream, gap);
     client.queue.push(text);
+    // A burst that fills half the queue is written at once, so that a fast client loses nothing to it.
+    if (live + 1 >= this.options.maxQueue / 2) this.pumpCorked(client);
+    else this.schedulePump(client);
+  }
+
+  /**
+   * Items are written once the current burst of publishing is over, each client's frames corked
+   * into one socket write: a batch of picks costs a client one system call, not one per pick.
+   */
+  private schedulePump(client: Client): void {
+    if (this.dirty.has(client)) return;
+    this.dirty.add(client);
+    if (this.dirty.size > 1) return;
+    setImmediate(() => {
+      const clients = [...this.dirty];
+      this.dirty.clear();
+      for (const c of clients) this.pumpCorked(c);
+    });
+  }
+
+  private pumpCorked(client: Client): void {
+    // ws has no cork of its own; its socket is `_socket` (ws 8), a net.Socket.
+    const socket = (client.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    socket?.cork();
     this.pump(client);
+    socket?.uncork();
   }
 
   private pushGapNotice(client: Client, stream: string, gap: Gap): void {
@@ -350,11 +377,16 @@ export class Broadcaster {
         client.head = 0;
       }
       this.counts.sent++;
-      // The callback comes once the socket wrote the message: room, maybe, for the queue.
-      client.ws.send(text, (error) => {
-        if (!error && client.head < client.queue.length) this.pump(client);
-      });
+      // A socket that holds unwritten bytes calls back once it wrote this message: room, maybe, for
+      // the queue. An idle socket needs no callback (the next message finds it idle or calls back).
+      client.ws.send(text, client.ws.bufferedAmount > 0 ? this.onWritten(client) : undefined);
     }
+  }
+
+  private onWritten(client: Client): (error?: Error) => void {
+    return (error) => {
+      if (!error && client.head < client.queue.length) this.pump(client);
+    };
   }
 
   private disconnectSlow(client: Client): void {
