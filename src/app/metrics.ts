@@ -1,9 +1,32 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pick } from '../picker/pick.ts';
-import type { Broadcaster } from '../sink/broadcast/broadcaster.ts';
-import type { InfluxSink } from '../sink/influx/influx-sink.ts';
+import type { Broadcaster, BroadcasterStats } from '../sink/broadcast/broadcaster.ts';
+import type { InfluxSink, InfluxSinkStats } from '../sink/influx/influx-sink.ts';
 import type { SequenceRecord } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
+
+type GaugeOf<S> = [name: string, help: string, read: (stats: S) => number];
+
+const INFLUX_GAUGES: GaugeOf<InfluxSinkStats>[] = [
+  ['phasestream_influx_spool_points', 'points waiting in the InfluxDB spool', (s) => s.backlogPoints],
+  ['phasestream_influx_spool_bytes', 'bytes in the InfluxDB spool', (s) => s.backlogBytes],
+  ['phasestream_influx_connected', '1 when the last InfluxDB write succeeded', (s) => Number(s.connected)],
+  ['phasestream_influx_points_delivered', 'points InfluxDB took since the start', (s) => s.delivered],
+  ['phasestream_influx_points_dropped', 'points refused by a full spool since the start', (s) => s.dropped],
+  ['phasestream_influx_failed_writes', 'failed InfluxDB writes since the start', (s) => s.failedWrites],
+];
+
+const WS_GAUGES: GaugeOf<BroadcasterStats>[] = [
+  ['phasestream_ws_clients', 'WebSocket subscribers', (s) => s.clients],
+  ['phasestream_ws_queued_messages', 'messages queued over all subscribers', (s) => s.queued],
+  ['phasestream_ws_max_client_queue', 'the longest subscriber queue', (s) => s.maxClientQueue],
+  ['phasestream_ws_dropped_messages', 'messages slow subscribers missed since the start', (s) => s.dropped],
+  [
+    'phasestream_ws_slow_disconnects',
+    'subscribers closed for being too slow since the start',
+    (s) => s.slowDisconnects,
+  ],
+];
 
 /**
  * The process's Prometheus metrics (served at /metrics). Rates (records, windows, picks per second)
@@ -62,71 +85,12 @@ export class PipelineMetrics {
     });
     const { influx, broadcaster } = sinks;
     if (influx) {
-      gauge(
-        this.registry,
-        'phasestream_influx_spool_points',
-        'points waiting in the InfluxDB spool',
-        () => influx.stats().backlogPoints,
-      );
-      gauge(
-        this.registry,
-        'phasestream_influx_spool_bytes',
-        'bytes in the InfluxDB spool',
-        () => influx.stats().backlogBytes,
-      );
-      gauge(this.registry, 'phasestream_influx_connected', '1 when the last InfluxDB write succeeded', () =>
-        Number(influx.stats().connected),
-      );
-      gauge(
-        this.registry,
-        'phasestream_influx_points_delivered',
-        'points InfluxDB took since the start',
-        () => influx.stats().delivered,
-      );
-      gauge(
-        this.registry,
-        'phasestream_influx_points_dropped',
-        'points refused by a full spool since the start',
-        () => influx.stats().dropped,
-      );
-      gauge(
-        this.registry,
-        'phasestream_influx_failed_writes',
-        'failed InfluxDB writes since the start',
-        () => influx.stats().failedWrites,
-      );
+      for (const [name, help, read] of INFLUX_GAUGES)
+        gauge(this.registry, name, help, () => read(influx.stats()));
     }
     if (broadcaster) {
-      gauge(
-        this.registry,
-        'phasestream_ws_clients',
-        'WebSocket subscribers',
-        () => broadcaster.stats().clients,
-      );
-      gauge(
-        this.registry,
-        'phasestream_ws_queued_messages',
-        'messages queued over all subscribers',
-        () => broadcaster.stats().queued,
-      );
-      gauge(
-        this.registry,
-        'phasestream_ws_max_client_queue',
-        'the longest subscriber queue',
-        () => broadcaster.stats().maxClientQueue,
-      );
-      gauge(
-        this.registry,
-        'phasestream_ws_dropped_messages',
-        'messages slow subscribers missed since the start',
-        () => broadcaster.stats().dropped,
-      );
-      gauge(
-        this.registry,
-        'phasestream_ws_slow_disconnects',
-        'subscribers closed for being too slow since the start',
-        () => broadcaster.stats().slowDisconnects,
-      );
+      for (const [name, help, read] of WS_GAUGES)
+        gauge(this.registry, name, help, () => read(broadcaster.stats()));
     }
   }
 

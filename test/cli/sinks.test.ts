@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { repoRoot, runCli } from '../helpers/cli.ts';
-import { freePort, Influxd, skipUnlessInfluxd } from '../helpers/influxd.ts';
+import { freePort, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
 import { until } from '../helpers/seedlink-server.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
@@ -20,9 +20,7 @@ t.test(
   'replay with every sink: InfluxDB, a subscriber, /healthz and /metrics see the picks of the file',
   { skip },
   async (t) => {
-    const influxd = await Influxd.create();
-    t.teardown(() => influxd.destroy());
-    await influxd.start();
+    const influxd = await influxdFor(t);
     const dir = t.testdir();
     const port = await freePort();
     const output = join(dir, 'picks.jsonl');

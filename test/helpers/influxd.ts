@@ -121,3 +121,14 @@ export class Influxd {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A started influxd that the test's teardown destroys. */
+export async function influxdFor(
+  t: { teardown(fn: () => Promise<void>): void },
+  options: { auth?: boolean } = {},
+): Promise<Influxd> {
+  const influxd = await Influxd.create(options);
+  t.teardown(() => influxd.destroy());
+  await influxd.start();
+  return influxd;
+}

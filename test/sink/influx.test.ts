@@ -6,7 +6,7 @@ import { InfluxSink, type InfluxSinkOptions } from '../../src/sink/influx/influx
 import { pickPoint } from '../../src/sink/influx/points.ts';
 import { DurableSpool } from '../../src/sink/spool.ts';
 import { repoRoot } from '../helpers/cli.ts';
-import { freePort, Influxd, skipUnlessInfluxd } from '../helpers/influxd.ts';
+import { freePort, Influxd, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { pickKey, testPicks } from '../helpers/picks.ts';
 import { memoryLogger, silentLogger, until } from '../helpers/seedlink-server.ts';
 
@@ -54,9 +54,7 @@ t.test(
   'picks go in once each, the database and retention policy are made, a rewrite overwrites',
   { skip },
   async (t) => {
-    const influxd = await Influxd.create();
-    t.teardown(() => influxd.destroy());
-    await influxd.start();
+    const influxd = await influxdFor(t);
     const picks = testPicks(250);
     const sink = InfluxSink.open(sinkOptions(influxd.url, t.testdir()));
     for (const pick of picks) sink.writePick(pick, 1234.5);
@@ -83,9 +81,7 @@ t.test(
 );
 
 t.test('influxd killed (SIGKILL) mid-stream and restarted: every pick exactly once', { skip }, async (t) => {
-  const influxd = await Influxd.create();
-  t.teardown(() => influxd.destroy());
-  await influxd.start();
+  const influxd = await influxdFor(t);
   const picks = testPicks(3000);
   const sink = InfluxSink.open(sinkOptions(influxd.url, t.testdir()));
   for (const [i, pick] of picks.entries()) {
@@ -158,9 +154,7 @@ t.test(
   'credentials: a wrong password keeps picks spooled, the right one delivers them',
   { skip },
   async (t) => {
-    const influxd = await Influxd.create({ auth: true });
-    t.teardown(() => influxd.destroy());
-    await influxd.start();
+    const influxd = await influxdFor(t, { auth: true });
     await influxd.query("CREATE USER admin WITH PASSWORD 'secret' WITH ALL PRIVILEGES");
     const auth = { username: 'admin', password: 'secret' };
 
@@ -183,9 +177,7 @@ t.test(
   'a damaged spool line and a point InfluxDB refuses are set aside; the others go in',
   { skip },
   async (t) => {
-    const influxd = await Influxd.create();
-    t.teardown(() => influxd.destroy());
-    await influxd.start();
+    const influxd = await influxdFor(t);
     const spoolDir = t.testdir();
     const [a, b, c] = testPicks(3);
     const conflicting = { ...pickPoint(c), fields: { probability: 'high' } };
