@@ -157,8 +157,13 @@ export class Broadcaster {
     return { clients: this.clients.size, queued, maxClientQueue, bufferedBytes, ...this.counts };
   }
 
-  async close(): Promise<void> {
+  /** Gives the clients up to `drainMs` to take what is queued for them, then closes every connection. */
+  async close(drainMs = 2000): Promise<void> {
     clearInterval(this.heartbeat);
+    const pending = () => [...this.clients].some((c) => c.head < c.queue.length || c.ws.bufferedAmount > 0);
+    const drainUntil = Date.now() + drainMs;
+    for (const client of this.clients) this.pumpCorked(client);
+    while (pending() && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 10));
     for (const client of this.clients) client.ws.close(1001, 'server shutting down');
     const deadline = Date.now() + 1000;
     while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
