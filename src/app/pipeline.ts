@@ -1,7 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Config } from '../config/schema.ts';
 import type { InferenceEngine } from '../engine/engine.ts';
-import { matchesStation } from '../ingest/archive.ts';
 import { log } from '../log.ts';
 import type { ModelCard } from '../model/card.ts';
 import type { PhasePickerOptions } from '../picker/phase-picker.ts';
@@ -14,6 +13,7 @@ import {
   stationWindows,
 } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
+import { matchesStation } from '../util/station-pattern.ts';
 
 /**
  * The one place where the flow is put together: decoded records (live or archived) -> per-channel

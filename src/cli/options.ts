@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { Config } from '../config/schema.ts';
+import { type Config, httpServerSchema } from '../config/schema.ts';
 import { defaultEngineOptions, type EngineOptions } from '../engine/index.ts';
 import { UsageError } from '../errors.ts';
 
@@ -41,13 +41,17 @@ export function positiveInteger(name: string) {
   };
 }
 
-/** `--page` (the config's port) or `--page 9000` turns the page on; absent, the config decides. */
-export function pageOption(base: Config, page: boolean | string | undefined): Config['page'] {
-  if (page === undefined) return base.page;
-  const port = page === true ? base.page.port : Number(page);
+/**
+ * `--page` turns the live page on (on the sinks' HTTP server, with the config's port); `--page 9000`
+ * also sets the port; absent, the config decides.
+ */
+export function pageOption(base: Config, page: boolean | string | undefined): Pick<Config, 'page' | 'sinks'> {
+  if (page === undefined) return { page: base.page, sinks: base.sinks };
+  const http = base.sinks.http ?? httpServerSchema.parse({});
+  const port = page === true ? http.port : Number(page);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new UsageError(`--page '${page}' is not a port`, {
-      hint: 'give a port from 0 to 65535, e.g. --page 8080',
+      hint: 'give a port from 0 to 65535, e.g. --page 8765',
     });
-  return { ...base.page, enabled: true, port };
+  return { page: { ...base.page, enabled: true }, sinks: { ...base.sinks, http: { ...http, port } } };
 }

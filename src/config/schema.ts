@@ -22,6 +22,69 @@ const seedlinkServer = z.strictObject({
   idleTimeoutS: z.number().positive().default(300),
 });
 
+/** InfluxDB 1.x: picks (and optionally station health) through a durable spool (docs/sinks.md). */
+export const influxSinkSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
+  database: z.string().min(1).default('phasestream'),
+  /** Created (as the default policy) when the database lacks it; an existing one is left as it is. */
+  retentionPolicy: z
+    .strictObject({
+      name: z.string().min(1).default('phasestream'),
+      /** An InfluxQL duration (`52w`, `90d`) or `INF`. */
+      duration: z
+        .string()
+        .regex(/^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$/, 'an InfluxQL duration, e.g. 52w, 90d or INF')
+        .default('INF'),
+      replication: z.number().int().positive().default(1),
+    })
+    .default({ name: 'phasestream', duration: 'INF', replication: 1 }),
+  username: z.string().optional(),
+  /** The environment variable that holds the password: the config file never holds secrets. */
+  passwordEnv: z.string().min(1).default('PHASESTREAM_INFLUX_PASSWORD'),
+  /** Points per write request, and how long a point waits for its batch. */
+  batchSize: z.number().int().positive().default(1000),
+  flushIntervalMs: z.number().int().positive().default(1000),
+  /** Backoff between failed writes: doubles from retryInitialMs up to retryMaxMs. */
+  retryInitialMs: z.number().int().positive().default(500),
+  retryMaxMs: z.number().int().positive().default(30_000),
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+  spool: z
+    .strictObject({
+      /** Points wait here (on disk) until InfluxDB has them; a restart delivers what is left. */
+      dir: z.string().min(1).default('phasestream-influx-spool'),
+      /** Past this, new points are dropped for InfluxDB with an error in the log. */
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+    })
+    .default({ dir: 'phasestream-influx-spool', maxBytes: 256 * 1024 * 1024 }),
+  /** At the end, how long to wait for InfluxDB to take the spool before leaving it for the next start. */
+  drainTimeoutS: z.number().min(0).default(10),
+  /** Seconds between station-health points (records, samples, gaps, latency); 0: none. */
+  stationHealthS: z.number().min(0).default(0),
+});
+
+/** WebSocket rebroadcast of picks, served at `path` on the HTTP server (docs/sinks.md). */
+export const websocketSinkSchema = z.strictObject({
+  path: z.string().startsWith('/').default('/ws'),
+  /** When set, clients must present the token held by this environment variable. */
+  tokenEnv: z.string().min(1).optional(),
+  heartbeatS: z.number().positive().default(15),
+  /** Picks kept for `since` and `afterSeq` replays. */
+  historySize: z.number().int().min(0).default(10_000),
+  /** Messages queued per client; past it a slow client misses picks (`gap`) or is closed (`disconnect`). */
+  maxQueue: z.number().int().positive().default(1000),
+  slowClient: z.enum(['gap', 'disconnect']).default('gap'),
+});
+
+/** The HTTP server: /healthz, /metrics (Prometheus) and the WebSocket. */
+export const httpServerSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8765),
+});
+
 export const configSchema = z.strictObject({
   model: z.strictObject({ dir: z.string().optional() }).default({}),
   engine: z
@@ -72,27 +135,6 @@ export const configSchema = z.strictObject({
     })
     .default({ size: 32, maxWaitMs: 500 }),
   seedlink: z.array(seedlinkServer).default([]),
-  /** The live page for operators (docs/page.md): stations, waveforms, probabilities and picks. */
-  page: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      /** Loopback by default: the page has no login; put a proxy with one in front to share it. */
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65_535).default(8080),
-      /** Seconds of waveforms and probabilities kept per station for a page that starts watching it. */
-      historyS: z.number().positive().max(3600).default(120),
-      /** A station whose newest data is this far behind the clock is late; this long without data, down. */
-      lateAfterS: z.number().positive().default(30),
-      downAfterS: z.number().positive().default(300),
-    })
-    .default({
-      enabled: false,
-      host: '127.0.0.1',
-      port: 8080,
-      historyS: 120,
-      lateAfterS: 30,
-      downAfterS: 300,
-    }),
   output: z
     .strictObject({
       /** Picks as JSON lines (or CSV) to this file; `-` is standard output. */
@@ -100,6 +142,29 @@ export const configSchema = z.strictObject({
       format: z.enum(['jsonl', 'csv']).default('jsonl'),
     })
     .default({ file: '-', format: 'jsonl' }),
+  /**
+   * The live page for operators (docs/page.md), served on the HTTP server of `sinks.http` with its
+   * data over the WebSocket rebroadcast (turned on with the page if absent).
+   */
+  page: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Seconds of waveforms and probabilities kept per station for a page that starts watching it. */
+      historyS: z.number().positive().max(3600).default(120),
+      /** A station whose newest data is this far behind the clock is late; this long without data, down. */
+      lateAfterS: z.number().positive().default(30),
+      downAfterS: z.number().positive().default(300),
+    })
+    .default({ enabled: false, historyS: 120, lateAfterS: 30, downAfterS: 300 }),
+  /** Where picks go besides `output`: each sink is on when its key is present (`influx: {}` takes the defaults). */
+  sinks: z
+    .strictObject({
+      influx: influxSinkSchema.optional(),
+      websocket: websocketSinkSchema.optional(),
+      /** Served when present, and with its defaults when only `websocket` is. */
+      http: httpServerSchema.optional(),
+    })
+    .default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import { UsageError } from '../errors.ts';
+import { matchesStation } from '../util/station-pattern.ts';
 import { endTimeUs, type MseedRecord, type MseedRecordError, readMseedFile } from './mseed/index.ts';
 import { yearDayFromEpochUs } from './mseed/time.ts';
 
@@ -17,20 +18,6 @@ export interface ArchiveOptions {
   endUs?: number;
   /** Called for each record that cannot be decoded; the replay goes on. */
   onBadRecord?: (file: string, error: MseedRecordError) => void;
-}
-
-/** Does `NET.STA.LOC.CHA` match a selection pattern (`NET.STA`, `NET.STA.LOC.CHA`, with ? and *)? */
-export function matchesStation(key: string, pattern: string): boolean {
-  const parts = pattern.split('.');
-  const keyParts = key.split('.');
-  return parts.every((p, i) =>
-    new RegExp(
-      `^${p
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    ).test(keyParts[i] ?? ''),
-  );
 }
 
 /** The SDS files that may hold data of [startUs, endUs) for the selected stations, day by day. */

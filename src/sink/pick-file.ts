@@ -16,7 +16,7 @@ export const PICK_COLUMNS = [
 
 export type PickFormat = 'jsonl' | 'csv';
 
-export function formatPick(pick: Pick, format: PickFormat): string {
+export function formatPick(pick: Omit<Pick, 'timeUs'>, format: PickFormat): string {
   if (format === 'jsonl') {
     return `${JSON.stringify(Object.fromEntries(PICK_COLUMNS.map((c) => [c, pick[c]])))}\n`;
   }

@@ -1,20 +1,11 @@
+import type { PickMessage } from '../sink/broadcast/protocol.ts';
 import type { StationStatus } from './station-status.ts';
 
 /**
- * What the live page and its server say to each other over the WebSocket, as JSON, version 1.
- * docs/page.md describes it; the page (src/web/page/app.ts) imports these types only.
+ * The live page's streams on the WebSocket rebroadcast (docs/page.md), besides `picks`: JSON
+ * messages of protocol version 1 with the stream's name and sequence number. The page
+ * (src/web/page/app.ts) imports these types only.
  */
-
-/** The pick fields the page shows (those of a pick line, src/sink/pick-file.ts). */
-export interface PagePick {
-  network: string;
-  station: string;
-  location: string;
-  channel: string;
-  phase: string;
-  time: string;
-  probability: number;
-}
 
 /** Samples of one station from `startUs`, one array per component (or phase), all of one length. */
 export interface TraceChunk {
@@ -27,12 +18,31 @@ export interface TraceChunk {
   data: number[][];
 }
 
-export type ServerMessage =
-  | { v: 1; type: 'stations'; clockUs: number; stations: StationStatus[] }
-  | ({ v: 1; type: 'waveform' } & TraceChunk)
-  | ({ v: 1; type: 'probability' } & TraceChunk)
-  | { v: 1; type: 'pick'; pick: PagePick }
-  | { v: 1; type: 'progress'; fraction: number; picks: number; done: boolean };
+export interface StationsSnapshot {
+  /** The clock the states are judged by: the wall clock live, the newest data time in a replay. */
+  clockUs: number;
+  stations: StationStatus[];
+}
 
-/** The page chooses the one station whose traces it wants (null: none). */
-export type PageMessage = { v: 1; type: 'watch'; station: string | null };
+export interface ReplayProgress {
+  fraction: number;
+  picks: number;
+  done: boolean;
+}
+
+interface Sequenced {
+  v: 1;
+  seq: number;
+}
+
+export type PageStreamMessage =
+  | (Sequenced & { type: 'stations'; stream: 'stations' } & StationsSnapshot)
+  | (Sequenced & { type: 'waveform'; stream: 'waveforms' } & TraceChunk)
+  | (Sequenced & { type: 'probability'; stream: 'probabilities' } & TraceChunk)
+  | (Sequenced & { type: 'progress'; stream: 'progress' } & ReplayProgress);
+
+/** What the page reads: its own streams and the subscribers' picks. */
+export type PageMessage =
+  | PageStreamMessage
+  | (Sequenced & { type: 'pick'; stream: 'picks'; pick: PickMessage })
+  | { v: 1; type: 'hello' | 'subscribed' | 'unsubscribed' | 'heartbeat' | 'gap' | 'error'; message?: string };

@@ -10,39 +10,32 @@ export interface PageAsset {
   body: string;
 }
 
-let assets: Promise<Map<string, PageAsset>> | undefined;
+let script: Promise<string> | undefined;
 
 /**
- * The page's files by URL path. The script is bundled with seisplotjs by esbuild in memory, once per
- * process (about a second), from the installed packages: nothing is fetched, and there is no build
- * step to forget.
+ * The page's files by URL path, the page told where the rebroadcast's WebSocket is (`wsPath`). The
+ * script is bundled with seisplotjs by esbuild in memory, once per process (half a second), from the
+ * installed packages: nothing is fetched, and there is no build step to forget.
  */
-export function pageAssets(): Promise<Map<string, PageAsset>> {
-  assets ??= (async () => {
-    const bundle = await build({
-      entryPoints: [join(pageDir, 'app.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: ['chrome110', 'firefox110'],
-      minify: true,
-      write: false,
-      logLevel: 'silent',
-    });
-    return new Map([
-      [
-        '/',
-        {
-          contentType: 'text/html; charset=utf-8',
-          body: await readFile(join(pageDir, 'index.html'), 'utf8'),
-        },
-      ],
-      [
-        '/page.css',
-        { contentType: 'text/css; charset=utf-8', body: await readFile(join(pageDir, 'page.css'), 'utf8') },
-      ],
-      ['/app.js', { contentType: 'text/javascript; charset=utf-8', body: bundle.outputFiles[0].text }],
-    ]);
-  })();
-  return assets;
+export async function pageAssets(wsPath: string): Promise<Map<string, PageAsset>> {
+  script ??= build({
+    entryPoints: [join(pageDir, 'app.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox110'],
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  }).then((bundle) => bundle.outputFiles[0].text);
+  const html = (await readFile(join(pageDir, 'index.html'), 'utf8')).replace(
+    '<meta name="phasestream-ws" content="/ws" />',
+    `<meta name="phasestream-ws" content="${encodeURI(wsPath)}" />`,
+  );
+  const css = await readFile(join(pageDir, 'page.css'), 'utf8');
+  return new Map([
+    ['/', { contentType: 'text/html; charset=utf-8', body: html }],
+    ['/page.css', { contentType: 'text/css; charset=utf-8', body: css }],
+    ['/app.js', { contentType: 'text/javascript; charset=utf-8', body: await script }],
+  ]);
 }

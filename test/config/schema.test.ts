@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { parse as parseYaml } from 'yaml';
 import { checkConfig, loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { repoRoot } from '../helpers/cli.ts';
@@ -22,6 +24,20 @@ t.test('the example config is valid and its values are the defaults', async (t) 
   ]);
 });
 
+t.test("the example's commented sinks block, uncommented, holds each sink's defaults", async (t) => {
+  const text = readFileSync(join(repoRoot, 'config', 'example.yaml'), 'utf8');
+  const block = text
+    .slice(text.indexOf('sinks: {}'))
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.startsWith('#   '))
+    .map((l) => l.slice(2))
+    .join('\n');
+  const sinks = parseYaml(`sinks:\n${block}`).sinks;
+  t.same(Object.keys(sinks), ['influx', 'websocket', 'http']);
+  t.same(checkConfig({ sinks }).sinks, checkConfig({ sinks: { influx: {}, websocket: {}, http: {} } }).sinks);
+});
+
 t.test('errors name the key and what fits', async (t) => {
   t.throws(
     () => checkConfig({ picker: { stitch: 'median' } }),
@@ -32,8 +48,16 @@ t.test('errors name the key and what fits', async (t) => {
     () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['DEV1'] }] }),
     /seedlink\.0\.stations\.0: a station is NET\.STA/,
   );
-  t.throws(() => checkConfig({ sinks: {} }), /unknown key 'sinks'/);
-  t.throws(() => checkConfig({ sinks: {} }), ConfigError);
+  t.throws(() => checkConfig({ sinkz: {} }), /unknown key 'sinkz'/);
+  t.throws(() => checkConfig({ sinkz: {} }), ConfigError);
+  t.throws(
+    () => checkConfig({ sinks: { influx: { retentionPolicy: { duration: '5 days' } } } }),
+    /sinks\.influx\.retentionPolicy\.duration: an InfluxQL duration/,
+  );
+  t.throws(
+    () => checkConfig({ sinks: { websocket: { slowClient: 'wait' } } }),
+    /sinks\.websocket\.slowClient/,
+  );
 });
 
 t.test('a file that is not YAML or cannot be read is a ConfigError naming it', async (t) => {

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, tap } from 'rxjs';
-import { startLivePage } from '../../app/live-page.ts';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
+import { PickSinks } from '../../app/sinks.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -58,7 +58,7 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
       },
       picker: { ...base.picker, strideS: opts.stride ?? base.picker.strideS },
       output: { file: opts.output ?? base.output.file, format: opts.format ?? base.output.format },
-      page: pageOption(base, opts.page),
+      ...pageOption(base, opts.page),
     },
     'command line',
   );
@@ -89,7 +89,7 @@ export function registerReplayCommand(program: Command): void {
       Number,
     )
     .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
-    .option('--page [port]', 'serve the live page while replaying (port default 8080; page.* in the config)')
+    .option('--page [port]', 'serve the live page (docs/page.md) while replaying, at this port if given')
     .option('--hold', 'with --page: keep serving the page after the replay, until Ctrl-C')
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
   addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
@@ -112,9 +112,9 @@ export function registerReplayCommand(program: Command): void {
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
     const out = new PickFile(config.output.file, config.output.format);
+    const sinks = await PickSinks.open(config, out, { live: false, classes: engine.card.classes });
     const totalBytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
     const progress = replayProgress(totalBytes);
-    const page = config.page.enabled ? await startLivePage(config, engine.card, 'data') : undefined;
     let readBytes = 0;
     let shownFraction = 0;
     const started = performance.now();
@@ -133,29 +133,24 @@ export function registerReplayCommand(program: Command): void {
         },
       }).pipe(
         tap((record) => {
+          sinks.record(record);
           progress.advance(record.recordLength, out.written);
           readBytes += record.recordLength;
-          if (page && readBytes / totalBytes - shownFraction >= 0.002) {
+          if (readBytes / totalBytes - shownFraction >= 0.002) {
             shownFraction = readBytes / totalBytes;
-            page.view.progress(shownFraction, out.written);
+            sinks.progress({ fraction: shownFraction, picks: out.written, done: false });
           }
         }),
       );
-      const picks = pickPipeline(records, engine, config, page?.hooks);
-      await lastValueFrom(
-        picks.pipe(
-          concatMap((pick) => {
-            page?.pick(pick);
-            return from(out.write(pick));
-          }),
-        ),
-        { defaultValue: undefined },
-      );
-      page?.view.progress(1, out.written, true);
-      if (page && opts.hold) await untilInterrupted(page.server.url);
+      const picks = pickPipeline(records, engine, config, sinks.hooks);
+      await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
+        defaultValue: undefined,
+      });
+      sinks.progress({ fraction: 1, picks: out.written, done: true });
+      if (config.page.enabled && opts.hold) await untilInterrupted(`${sinks.url}/`);
     } finally {
       progress.stop();
-      await page?.close();
+      await sinks.close();
       await out.close();
       await engine.dispose();
     }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { concatMap, from, lastValueFrom, merge, Subject, takeUntil } from 'rxjs';
-import { startLivePage } from '../../app/live-page.ts';
+import { concatMap, from, lastValueFrom, merge, Subject, takeUntil, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
+import { PickSinks } from '../../app/sinks.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -55,10 +55,10 @@ export function registerRunCommand(program: Command): void {
     .description('Pick P and S live from SeedLink servers (TCP or WebSocket), as the config says')
     .requiredOption('--config <file>', 'a YAML or JSON config (see config/example.yaml)')
     .option('--output <file>', 'where picks go (overrides output.file)')
-    .option('--page [port]', 'serve the live page (port default 8080; page.* in the config)')
+    .option('--page [port]', 'serve the live page (docs/page.md) on the HTTP server, at this port if given')
     .action(async (opts: { config: string; output?: string; page?: boolean | string }) => {
       const loaded = await loadConfig(opts.config);
-      const config = { ...loaded, page: pageOption(loaded, opts.page) };
+      const config = { ...loaded, ...pageOption(loaded, opts.page) };
       const model = await loadModelDir(await resolveModelDir(config.model.dir));
       const engine = await createEngine(model, {
         engine: config.engine.kind,
@@ -66,7 +66,7 @@ export function registerRunCommand(program: Command): void {
         threads: config.engine.threads,
       });
       const out = new PickFile(opts.output ?? config.output.file, config.output.format);
-      const page = config.page.enabled ? await startLivePage(config, engine.card, 'wall') : undefined;
+      const sinks = await PickSinks.open(config, out, { live: true, classes: engine.card.classes });
       // SIGINT/SIGTERM end the sources; the pipeline then flushes every station, so the picks of the
       // data received so far are written and the SeedLink state files saved before exit.
       const stop = new Subject<void>();
@@ -77,18 +77,15 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const records = seedLinkRecords(config).pipe(takeUntil(stop));
+        const records = seedLinkRecords(config).pipe(takeUntil(stop), tap(sinks.record));
         await lastValueFrom(
-          pickPipeline(records, engine, config, page?.hooks).pipe(
-            concatMap((pick) => {
-              page?.pick(pick);
-              return from(out.write(pick));
-            }),
+          pickPipeline(records, engine, config, sinks.hooks).pipe(
+            concatMap((pick) => from(sinks.write(pick))),
           ),
           { defaultValue: undefined },
         );
       } finally {
-        await page?.close();
+        await sinks.close();
         await out.close();
         await engine.dispose();
       }

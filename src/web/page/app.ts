@@ -1,12 +1,14 @@
 import * as sp from 'seisplotjs';
-import type { PageMessage, PagePick, ServerMessage, TraceChunk } from '../messages.ts';
+import type { PickMessage } from '../../sink/broadcast/protocol.ts';
+import type { PageMessage, TraceChunk } from '../messages.ts';
 import type { StationStatus } from '../station-status.ts';
 
 /**
  * The live page: the stations and their states, the chosen station's three components with its P
  * and S probabilities under them and the picks marked (seisplotjs), a filtered table of picks, and a
- * replay's progress. Everything comes over one WebSocket (src/web/messages.ts). Memory is bounded:
- * traces keep `DISPLAY_S` seconds, the table `MAX_PICKS` picks; drawing is throttled to `DRAW_MS`.
+ * replay's progress. Everything comes over the WebSocket rebroadcast that subscribers use: its
+ * `picks` stream and the page's own (src/web/messages.ts). Memory is bounded: traces keep
+ * `DISPLAY_S` seconds, the table `MAX_PICKS` picks; drawing is throttled to `DRAW_MS`.
  */
 
 const DISPLAY_S = 120;
@@ -30,31 +32,47 @@ const page = {
   stations: [] as StationStatus[],
   /** Per trace name (`Z`, `N`, `E`, `P`, `S`): chunks of the selected station, oldest first. */
   traces: new Map<string, Trace[]>(),
-  picks: [] as PagePick[],
+  picks: [] as PickMessage[],
+  /** The last pick's sequence number: a reconnect resumes after it, so nothing comes twice. */
+  pickSeq: null as number | null,
   dirtyTraces: false,
   dirtyPicks: false,
   lastDrawMs: 0,
 };
 
 const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
-const stationOf = (p: PagePick) => `${p.network}.${p.station}.${p.location}.${p.channel}`;
+const stationOf = (p: PickMessage) => `${p.network}.${p.station}.${p.location}.${p.channel}`;
 
 function connect(): void {
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live`);
+  const path = $<HTMLMetaElement>('meta[name=phasestream-ws]').content;
+  const token = new URLSearchParams(location.search).get('token');
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const socket = new WebSocket(
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}${query}`,
+  );
   page.socket = socket;
   socket.onopen = () => {
     setConnection(true);
-    if (page.selected) send({ v: 1, type: 'watch', station: page.selected });
+    const picks = page.pickSeq === null ? { since: '1970-01-01T00:00:00Z' } : { afterSeq: page.pickSeq };
+    send({ v: 1, type: 'subscribe', streams: ['picks'], ...picks });
+    send({ v: 1, type: 'subscribe', streams: ['stations', 'progress'] });
+    if (page.selected) watch(page.selected);
   };
   socket.onclose = () => {
     setConnection(false);
     setTimeout(connect, 2000);
   };
-  socket.onmessage = (event) => receive(JSON.parse(String(event.data)) as ServerMessage);
+  socket.onmessage = (event) => receive(JSON.parse(String(event.data)) as PageMessage);
 }
 
-function send(message: PageMessage): void {
+function send(message: object): void {
   if (page.socket?.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+}
+
+/** Subscribing again replaces the filter: the station's history comes first, then its new traces. */
+function watch(key: string): void {
+  page.traces.clear();
+  send({ v: 1, type: 'subscribe', streams: ['waveforms', 'probabilities'], filter: { stations: [key] } });
 }
 
 function setConnection(up: boolean): void {
@@ -63,7 +81,7 @@ function setConnection(up: boolean): void {
   badge.className = `connection ${up ? 'up' : 'down'}`;
 }
 
-function receive(message: ServerMessage): void {
+function receive(message: PageMessage): void {
   switch (message.type) {
     case 'stations':
       page.stations = message.stations;
@@ -74,6 +92,7 @@ function receive(message: ServerMessage): void {
       if (message.station === page.selected) addTrace(message);
       break;
     case 'pick':
+      page.pickSeq = message.seq;
       page.picks.push(message.pick);
       if (page.picks.length > MAX_PICKS) page.picks.splice(0, page.picks.length - MAX_PICKS);
       page.dirtyPicks = true;
@@ -81,6 +100,9 @@ function receive(message: ServerMessage): void {
       break;
     case 'progress':
       drawProgress(message.fraction, message.picks, message.done);
+      break;
+    case 'error':
+      console.warn('rebroadcast:', message.message);
       break;
   }
 }
@@ -101,9 +123,8 @@ function traceEndUs(t: Trace): number {
 
 function select(key: string): void {
   page.selected = key;
-  page.traces.clear();
   $<HTMLElement>('#selected').textContent = key;
-  send({ v: 1, type: 'watch', station: key });
+  watch(key);
   drawStations();
   page.dirtyTraces = true;
 }

@@ -1,0 +1,58 @@
+import type { IPoint } from 'influx';
+import type { Pick } from '../../picker/pick.ts';
+
+/** The measurement picks are written to, and the station-health measurement. */
+export const PICK_MEASUREMENT = 'picks';
+export const HEALTH_MEASUREMENT = 'station_health';
+
+/** Epoch microseconds as InfluxDB's nanosecond timestamp (a string: ns overflow a double's integers). */
+export const nsFromUs = (us: number) => `${Math.round(us)}000`;
+
+/**
+ * A pick as an InfluxDB point. The series key (measurement, the tags network, station, location and
+ * phase) and the timestamp (the pick time in ns) identify the pick, so writing it again overwrites
+ * the same point: deliveries repeated after a crash or a retry never double a pick.
+ */
+export function pickPoint(pick: Pick, latencyMs?: number): IPoint {
+  const fields: Record<string, number | string> = {
+    probability: pick.probability,
+    channel: pick.channel,
+    model: pick.model,
+  };
+  if (latencyMs !== undefined) fields.latency_ms = latencyMs;
+  return {
+    measurement: PICK_MEASUREMENT,
+    tags: { network: pick.network, station: pick.station, location: pick.location, phase: pick.phase },
+    fields,
+    timestamp: nsFromUs(pick.timeUs),
+  };
+}
+
+/** What a station received over one health interval. */
+export interface StationHealthSample {
+  network: string;
+  station: string;
+  location: string;
+  /** The end of the interval (epoch µs, wall clock). */
+  timeUs: number;
+  records: number;
+  samples: number;
+  gaps: number;
+  /** Wall clock minus the end time of the newest sample received, at the end of the interval. */
+  latencyMs?: number;
+}
+
+export function healthPoint(sample: StationHealthSample): IPoint {
+  const fields: Record<string, number> = {
+    records: sample.records,
+    samples: sample.samples,
+    gaps: sample.gaps,
+  };
+  if (sample.latencyMs !== undefined) fields.latency_ms = sample.latencyMs;
+  return {
+    measurement: HEALTH_MEASUREMENT,
+    tags: { network: sample.network, station: sample.station, location: sample.location },
+    fields,
+    timestamp: nsFromUs(sample.timeUs),
+  };
+}
