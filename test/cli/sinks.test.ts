@@ -2,21 +2,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import {
-  loadRecordFiles,
-  RecordFeed,
-  SeedLinkRing,
-  SeedLinkServer,
-} from '../../src/ingest/seedlink/server.ts';
+import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../../src/ingest/seedlink/server.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { freePort, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
-import { silentLogger, until } from '../helpers/seedlink-server.ts';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
+import { devRecords, silentLogger, until } from '../helpers/seedlink-server.ts';
+import { skipUnlessShared } from '../helpers/shared.ts';
 
-const devFiles = ['HHE', 'HHN', 'HHZ'].map((c) =>
-  sharedPath('data', 'continuous-dev', `XX.DEV1.00.${c}.mseed`),
-);
 const skip =
   skipUnlessShared('data', 'continuous-dev') ||
   skipUnlessShared('models', 'phasenet-original') ||
@@ -35,7 +27,7 @@ t.test(
     const port = await freePort();
     const output = join(dir, 'picks.jsonl');
     // The first hour of the dev record: enough picks, a few seconds of work.
-    const records = (await loadRecordFiles(devFiles)).slice(0, 3000);
+    const records = await devRecords(3000);
     const ring = new SeedLinkRing({ capacityPerStation: 100_000 });
     ring.declareStation('XX', 'DEV1');
     const seedlink = new SeedLinkServer({ ring, logger: silentLogger });
