@@ -195,7 +195,7 @@ export class PickSinks {
   > {
     const problems: string[] = [];
     const influx = this.influx?.stats();
-    if (influx && !influx.connected && influx.backlogPoints > 0)
+    if (influx && !influx.connected && influx.failedWrites > 0)
       problems.push('InfluxDB is not taking points');
     if (
       influx &&

@@ -2,33 +2,43 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
+import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../../src/ingest/seedlink/server.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { freePort, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
-import { until } from '../helpers/seedlink-server.ts';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
+import { devRecords, silentLogger, until } from '../helpers/seedlink-server.ts';
+import { skipUnlessShared } from '../helpers/shared.ts';
 
-const devFiles = ['HHE', 'HHN', 'HHZ'].map((c) =>
-  sharedPath('data', 'continuous-dev', `XX.DEV1.00.${c}.mseed`),
-);
 const skip =
   skipUnlessShared('data', 'continuous-dev') ||
   skipUnlessShared('models', 'phasenet-original') ||
   skipUnlessInfluxd();
 
+/** A number in Prometheus text, or -1 while the metric is absent. */
+const metric = (text: string, name: string) =>
+  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? -1);
+
 t.test(
-  'replay with every sink: InfluxDB, a subscriber, /healthz and /metrics see the picks of the file',
+  'live picking with every sink: InfluxDB, subscribers, /healthz and /metrics get the picks of the file',
   { skip },
   async (t) => {
     const influxd = await influxdFor(t);
     const dir = t.testdir();
     const port = await freePort();
     const output = join(dir, 'picks.jsonl');
+    // The first hour of the dev record: enough picks, a few seconds of work.
+    const records = await devRecords(3000);
+    const ring = new SeedLinkRing({ capacityPerStation: 100_000 });
+    ring.declareStation('XX', 'DEV1');
+    const seedlink = new SeedLinkServer({ ring, logger: silentLogger });
+    await seedlink.start();
+    t.teardown(() => seedlink.stop());
     const config = join(dir, 'config.yaml');
     writeFileSync(
       config,
       [
         `model: { dir: ${JSON.stringify(await originalModelDir())} }`,
+        `seedlink: [{ url: "${seedlink.tcpUrl}", stations: [XX.DEV1] }]`,
         'sinks:',
         `  influx: { url: "${influxd.url}", spool: { dir: ${JSON.stringify(join(dir, 'spool'))} }, stationHealthS: 1 }`,
         '  websocket: { tokenEnv: TEST_WS_TOKEN }',
@@ -38,42 +48,16 @@ t.test(
     );
     const env = { ...process.env, TEST_WS_TOKEN: 'let-me-in', PHASESTREAM_LOG_LEVEL: 'warn' };
     const bin = resolve(repoRoot, 'bin/phasestream.js');
-    // Paced so that the server lives long enough for a subscriber to join halfway.
-    const replay = spawn(
-      process.execPath,
-      [bin, 'replay', ...devFiles, '--config', config, '--output', output, '--speed', '1000'],
-      {
-        env,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let replayErr = '';
-    replay.stderr.on('data', (d) => {
-      replayErr += d;
+    const run = spawn(process.execPath, [bin, 'run', '--config', config, '--output', output], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const replayDone = new Promise<number | null>((r) => replay.once('exit', r));
-    t.teardown(() => replay.kill('SIGKILL'));
-
-    // Subscribers started with the replay wait for its server; one holds the token, one does not.
-    const subscriber = spawn(
-      process.execPath,
-      [
-        bin,
-        'subscribe',
-        `ws://127.0.0.1:${port}/ws`,
-        '--since',
-        '2000-01-01',
-        '--token-env',
-        'TEST_WS_TOKEN',
-      ],
-      { env, stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    t.teardown(() => subscriber.kill('SIGKILL'));
-    let received = '';
-    subscriber.stdout.on('data', (d) => {
-      received += d;
+    let runErr = '';
+    run.stderr.on('data', (d) => {
+      runErr += d;
     });
-    const refused = runCli(['subscribe', `ws://127.0.0.1:${port}/ws`], { env: { TEST_WS_TOKEN: '' } });
+    const runDone = new Promise<number | null>((r) => run.once('exit', r));
+    t.teardown(() => run.kill('SIGKILL'));
 
     const base = `http://127.0.0.1:${port}`;
     while (
@@ -82,27 +66,53 @@ t.test(
         () => false,
       ))
     ) {
-      if (replay.exitCode !== null) throw new Error(`replay ended before serving: ${replayErr}`);
-      await new Promise((r) => setTimeout(r, 20));
+      if (run.exitCode !== null) throw new Error(`run ended before serving: ${runErr}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    t.match(metrics, /^phasestream_records_total \d+/m, 'records counted');
-    t.match(metrics, /^phasestream_influx_spool_points \d+/m, 'spool backlog exported');
-    t.match(metrics, /^phasestream_ws_clients \d+/m, 'subscribers exported');
-    const health = await (await fetch(`${base}/healthz`)).json();
-    t.match(health, { status: 'ok', influx: { backlogPoints: Number }, websocket: { clients: Number } });
+    const subscriber = spawn(
+      process.execPath,
+      [bin, 'subscribe', `ws://127.0.0.1:${port}/ws`, '--token-env', 'TEST_WS_TOKEN'],
+      { env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    t.teardown(() => subscriber.kill('SIGKILL'));
+    let received = '';
+    subscriber.stdout.on('data', (d) => {
+      received += d;
+    });
+    const refused = await runCli(['subscribe', `ws://127.0.0.1:${port}/ws`], { env: { TEST_WS_TOKEN: '' } });
+    t.equal(refused.code, 1, 'a subscriber without the token is refused');
+    t.match(refused.stderr, /refused the subscription \(401/);
+    const clients = async () =>
+      metric(await (await fetch(`${base}/metrics`)).text(), 'phasestream_ws_clients');
+    while ((await clients()) < 1) await new Promise((r) => setTimeout(r, 50));
 
-    const refusal = await refused;
-    t.equal(refusal.code, 1, 'the subscriber without the token ends');
-    t.match(refusal.stderr, /refused the subscription \(401/);
-    t.equal(await replayDone, 0, replayErr);
+    while (seedlink.streamingCount === 0) await new Promise((r) => setTimeout(r, 50));
+    await new RecordFeed(ring, records, { intervalMs: 0.5 }).start().done;
+    let metrics = '';
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && metric(metrics, 'phasestream_records_total') < records.length) {
+      metrics = await (await fetch(`${base}/metrics`)).text();
+      if (run.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal(metric(metrics, 'phasestream_records_total'), records.length, 'every record counted');
+    t.ok(metric(metrics, 'phasestream_windows_total') > 0, 'windows counted');
+    t.match(metrics, /^phasestream_influx_spool_points \d+$/m, 'the spool backlog is exported');
+    const healthz = await (await fetch(`${base}/healthz`)).json();
+    t.match(healthz, { status: 'ok', websocket: { clients: 1 } }, JSON.stringify(healthz));
+
+    run.kill('SIGTERM'); // flushes the stations: their last picks come out
+    t.equal(await runDone, 0, runErr);
     const expected = readFileSync(output, 'utf8');
-    t.ok(expected.split('\n').length > 100, 'the replay picked');
+    t.ok(expected.split('\n').length > 20, 'the run picked');
     // On a timeout, the comparison below shows what is missing.
     await until(() => received.length >= expected.length, 10_000, 'every pick').catch(() => {});
     t.equal(received, expected, 'the subscriber printed the picks of the file, in order');
 
-    const series = await influxd.query('SELECT probability, station, phase FROM picks', 'phasestream');
+    const series = await influxd.query(
+      'SELECT probability, station, phase, latency_ms FROM picks',
+      'phasestream',
+    );
     const stored = series[0].values.map(
       ([time, probability, station, phase]) => `${station} ${phase} ${time} ${probability}`,
     );
@@ -113,10 +123,15 @@ t.test(
       .map(
         (p) =>
           `${p.station} ${p.phase} ${Date.parse(p.time) * 1000 + Number(p.time.slice(23, 26))} ${p.probability}`,
-      )
-      .sort();
-    t.same(stored.sort(), fromFile, 'InfluxDB holds the picks of the file, once each');
-    const healthSeries = await influxd.query('SELECT sum(samples) FROM station_health', 'phasestream');
-    t.ok((healthSeries[0]?.values[0][1] as number) > 0, 'station health was written');
+      );
+    t.same(stored.sort(), fromFile.sort(), 'InfluxDB holds the picks of the file, once each');
+    t.ok(
+      series[0].values.every((row) => (row[4] as number) > 0),
+      'live picks carry their latency',
+    );
+    const health = await influxd.query('SELECT sum(samples) FROM station_health', 'phasestream');
+    const samples = metric(metrics, 'phasestream_samples_total');
+    t.ok(samples > 0);
+    t.equal(health[0]?.values[0][1], samples, 'station health summed every sample received');
   },
 );

@@ -240,3 +240,24 @@ t.test('hello, then heartbeats with the stream positions', async (t) => {
   t.equal(client.picks().length, 0, 'no subscription, no picks');
   client.ws.close();
 });
+
+t.test('an unsubscribed client gets no more picks; an unknown stream is an error', async (t) => {
+  const { broadcaster, wsUrl, stop } = await startBroadcaster();
+  t.teardown(stop);
+  const client = await subscriber(wsUrl, {});
+  await client.ready;
+  const [first, second] = testPicks(2);
+  broadcaster.publishPick(first);
+  await until(() => client.picks().length === 1, 5000, 'the first pick');
+  client.ws.send(JSON.stringify({ v: 1, type: 'unsubscribe', streams: ['picks', 'waveforms'] }));
+  await until(() => client.messages.some((m) => m.type === 'unsubscribed'), 5000, 'unsubscribed');
+  broadcaster.publishPick(second);
+  await until(() => client.messages.some((m) => m.type === 'error'), 5000, 'the error');
+  t.match(
+    client.messages.find((m) => m.type === 'error'),
+    { error: 'unknown-stream', message: /waveforms/ },
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(client.picks().map(keyOf), keys([first]), 'only the pick before the unsubscribe');
+  client.ws.close();
+});
