@@ -130,7 +130,7 @@ export function scenario(config: SimulationDatasetConfig, modelIndex: number, so
     xM: between(uniform, [margin, grid.widthM - margin]),
     zM: depth,
     mechanism: pick(uniform, ranges.mechanisms),
-    forceAngleDeg: 360 * uniform(),
+    angleDeg: 360 * uniform(),
     wavelet,
   };
   return { modelIndex, sourceIndex, model, medium, source, receivers };

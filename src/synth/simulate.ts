@@ -14,10 +14,13 @@ import { type Wavelet, waveletMaxHz, waveletValue } from './wavelet.ts';
 export interface PointSource {
   xM: number;
   zM: number;
-  /** `explosion`: isotropic moment rate; `force`: a point force. */
-  mechanism: 'explosion' | 'force';
-  /** Direction of a force, degrees from downward vertical towards +x (default 0: down). */
-  forceAngleDeg?: number;
+  /**
+   * `explosion`: isotropic moment; `force`: a point force; `double-couple`: slip on a fault (an
+   * earthquake) dipping `angleDeg` from the x axis (moment Mxx = -sin 2a, Mzz = sin 2a, Mxz = cos 2a).
+   */
+  mechanism: 'explosion' | 'force' | 'double-couple';
+  /** Direction of a force, degrees from downward vertical towards +x, or the fault's dip (default 0). */
+  angleDeg?: number;
   wavelet: Wavelet;
   /** Scalar moment (N m per m, a line source) or force (N per m); default 1. */
   amplitude?: number;
@@ -221,7 +224,7 @@ export function simulate(setup: SimulationSetup): Simulation {
     throw new SimulationGridError(`the source at x ${source.xM} m, z ${source.zM} m lies above the surface`);
   }
   const amplitude = source.amplitude ?? 1;
-  const angle = ((source.forceAngleDeg ?? 0) * Math.PI) / 180;
+  const angle = ((source.angleDeg ?? 0) * Math.PI) / 180;
   const receiverNodes = receivers.map((r) => {
     const node = nodeAt(medium, r.xM, r.zM);
     insideInterior(medium, node.i, node.j, `the receiver at x ${r.xM} m, z ${r.zM} m`);
@@ -250,15 +253,27 @@ export function simulate(setup: SimulationSetup): Simulation {
       vxTraces[r][n] = 0.5 * (w.vx[k] + w.vx[k - 1]);
       vzTraces[r][n] = 0.5 * (w.vz[k] + w.vz[k - nx]);
     }
-    if (snapshotEvery && n % snapshotEvery === 0) {
+    if (snapshotEvery && (n + 1) % snapshotEvery === 0) {
       snapshots.push({ timeS: (n + 0.5) * dtS, vx: w.vx.slice(), vz: w.vz.slice() });
     }
     updateStress(w, staggered, dtOverH);
-    if (source.mechanism === 'explosion') {
-      // Stress glut: sigma -= M(t) delta(x), outward motion for a positive moment.
+    if (source.mechanism !== 'force') {
+      // Stress glut: sigma -= M(t) delta(x); an explosion's positive moment pushes outwards.
       const m = (dtS * amplitude * waveletValue(source.wavelet, (n + 0.5) * dtS)) / (h * h);
-      w.sxx[ks] -= m;
-      w.szz[ks] -= m;
+      if (source.mechanism === 'explosion') {
+        w.sxx[ks] -= m;
+        w.szz[ks] -= m;
+      } else {
+        const sin2 = Math.sin(2 * angle);
+        w.sxx[ks] += m * sin2;
+        w.szz[ks] -= m * sin2;
+        // Shear stress lives at the cell corners: a quarter on each of the four around the node.
+        const shear = 0.25 * m * Math.cos(2 * angle);
+        w.sxz[ks] -= shear;
+        w.sxz[ks - 1] -= shear;
+        w.sxz[ks - nx] -= shear;
+        w.sxz[ks - nx - 1] -= shear;
+      }
     }
     if (setup.energyEverySteps && n % setup.energyEverySteps === 0) {
       energy.push({ step: n, joules: wavefieldEnergy(w, medium) });

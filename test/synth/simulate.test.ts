@@ -149,7 +149,7 @@ t.test('energy does not grow in a long run with absorbing boundaries', async (t)
       xM: 400,
       zM: 100,
       mechanism: 'force',
-      forceAngleDeg: 30,
+      angleDeg: 30,
       wavelet: { kind: 'ricker', peakHz: 8 },
     },
     receivers: [],
