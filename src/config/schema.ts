@@ -159,9 +159,9 @@ export const simulationDatasetSchema = z.strictObject({
     .strictObject({
       depthM: range(0).default([2000, 9000]),
       mechanisms: z
-        .array(z.enum(['explosion', 'force']))
+        .array(z.enum(['explosion', 'force', 'double-couple']))
         .min(1)
-        .default(['explosion', 'force']),
+        .default(['explosion', 'force', 'double-couple']),
       wavelets: z
         .array(z.enum(['ricker', 'brune']))
         .min(1)

@@ -363,11 +363,12 @@ export function writeNpy(array: NpyOutput | { unicode: string }): Uint8Array {
   return out;
 }
 
-/** Encodes an `.npz` archive of named arrays (stored, not deflated, as numpy.savez). */
+/** Encodes an `.npz` archive of named arrays (stored, not deflated, as numpy.savez writes it). */
 export function writeNpz(arrays: Record<string, NpyOutput | { unicode: string }>): Uint8Array {
   const entries: Record<string, Uint8Array> = {};
   for (const [name, array] of Object.entries(arrays)) entries[`${name}.npy`] = writeNpy(array);
-  return zipSync(entries, { level: 0 });
+  // A fixed time stamp: the same arrays give the same bytes (reproducible datasets).
+  return zipSync(entries, { level: 0, mtime: new Date(Date.UTC(2000, 0, 1)) });
 }
 
 /**

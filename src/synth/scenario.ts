@@ -93,7 +93,8 @@ export function gridSpacing(
   const slowest = Math.min(...model.layers.map((l) => (l.vsMS > 0 ? l.vsMS : l.vpMS)));
   const elevation = Math.max(0, ...(model.topography ?? []).map((p) => p.elevationM));
   let fMax = Math.min(2.5 * peakHz, 0.4 * record.samplingRate);
-  let spacingM = Math.min(grid.maxSpacingM, slowest / fMax / grid.minPointsPerWavelength);
+  // 0.999: the grid stores speeds as float32, whose rounding must not tip the check over.
+  let spacingM = Math.min(grid.maxSpacingM, (0.999 * slowest) / fMax / grid.minPointsPerWavelength);
   const points = (h: number) => (grid.widthM / h + 1) * ((grid.depthM + elevation) / h + 5);
   if (points(spacingM) > grid.maxPoints) {
     let [lo, hi] = [spacingM, grid.widthM];
@@ -103,7 +104,7 @@ export function gridSpacing(
       else hi = mid;
     }
     spacingM = hi;
-    fMax = slowest / spacingM / grid.minPointsPerWavelength;
+    fMax = (0.999 * slowest) / spacingM / grid.minPointsPerWavelength;
   }
   return { spacingM, peakHz: fMax / 2.5 };
 }

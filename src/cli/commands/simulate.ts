@@ -102,7 +102,9 @@ export function registerSimulateCommand(program: Command): void {
       'dataset config, YAML or JSON (default: the defaults of config/simulate-dataset.yaml)',
     )
     .option('--workers <n>', 'worker threads (default: all cores)', positiveInteger('--workers'))
-    .action(async (opts: { out: string; config?: string; workers?: number }) => {
+    .action(async (_opts: unknown, command: Command) => {
+      // `--config` may come before or after `dataset`: commander gives it to `simulate` before it.
+      const opts = command.optsWithGlobals<{ out: string; config?: string; workers?: number }>();
       const config = await datasetConfig(opts.config);
       const progress = taskProgress(config.models * config.sourcesPerModel, 'simulate');
       let windows = 0;
