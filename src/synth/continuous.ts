@@ -2,12 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeMseed } from '../ingest/mseed/encode.ts';
 import { normals, seededUniform } from '../util/random.ts';
+import { scenarioLabels } from './dataset.ts';
 import { gridFromModel, type LayeredModel, surfaceRow } from './medium.ts';
 import { resampleTrace } from './records.ts';
 import { mixSeed } from './scenario.ts';
 import { simulate } from './simulate.ts';
-import { sArrivalSpeed, travelTimes } from './traveltime.ts';
-import { type Wavelet, waveletOnsetS } from './wavelet.ts';
+import type { Wavelet } from './wavelet.ts';
 
 /**
  * Continuous example data: a few earthquakes (double couples with Brune source spectra) in one
@@ -28,20 +28,20 @@ export interface ContinuousOptions {
   network?: string;
 }
 
-/** A crust with sediments over it, gentle hills, a slow water-saturated top layer. */
+/** A crust with sediments over it, gentle hills, a slow water-saturated top layer (vp/vs 2). */
 export const EXAMPLE_MODEL: LayeredModel = {
   layers: [
-    { thicknessM: 400, vpMS: 2600, vsMS: 1250, densityKgM3: 2050 },
-    { thicknessM: 1800, vpMS: 3800, vsMS: 2150, densityKgM3: 2350 },
-    { thicknessM: 6000, vpMS: 5600, vsMS: 3250, densityKgM3: 2650 },
+    { thicknessM: 400, vpMS: 3000, vsMS: 1500, densityKgM3: 2100 },
+    { thicknessM: 1500, vpMS: 4200, vsMS: 2400, densityKgM3: 2400 },
+    { thicknessM: 4000, vpMS: 5800, vsMS: 3350, densityKgM3: 2700 },
     { thicknessM: 0, vpMS: 6400, vsMS: 3700, densityKgM3: 2900 },
   ],
   topography: [
-    { xM: 0, elevationM: 100 },
-    { xM: 8000, elevationM: 350 },
-    { xM: 15000, elevationM: 150 },
-    { xM: 24000, elevationM: 400 },
-    { xM: 32000, elevationM: 50 },
+    { xM: 0, elevationM: 80 },
+    { xM: 5000, elevationM: 250 },
+    { xM: 10000, elevationM: 120 },
+    { xM: 15000, elevationM: 300 },
+    { xM: 20000, elevationM: 40 },
   ],
 };
 
@@ -60,11 +60,11 @@ export function writeContinuousExample(options: ContinuousOptions): ContinuousSu
   const network = options.network ?? 'SY';
   const startUs = Date.parse(options.startTime ?? '2024-01-01T00:00:00Z') * 1000;
   const uniform = seededUniform(mixSeed(seed));
-  const widthM = 32000;
-  const spacingM = 50;
+  const widthM = 20000;
+  const spacingM = 30;
   const medium = gridFromModel(EXAMPLE_MODEL, { widthM, depthM: 12000, spacingM });
   const receivers = Array.from({ length: stations }, (_, s) => {
-    const xM = 6000 + ((widthM - 12000) * s) / Math.max(1, stations - 1);
+    const xM = 3000 + ((widthM - 6000) * s) / Math.max(1, stations - 1);
     const row = surfaceRow(medium, Math.round(xM / spacingM));
     return { xM, zM: medium.zOriginM + row * spacingM };
   });
@@ -77,23 +77,13 @@ export function writeContinuousExample(options: ContinuousOptions): ContinuousSu
   for (let e = 0; e < eventCount; e++) {
     const originS = 5 + e * slots + uniform() * Math.max(0, slots - 25);
     const source = {
-      xM: 4000 + uniform() * (widthM - 8000),
-      zM: 3000 + uniform() * 6000,
+      xM: 3000 + uniform() * (widthM - 6000),
+      zM: 5000 + uniform() * 6000,
       mechanism: 'double-couple' as const,
       angleDeg: 180 * uniform(),
-      wavelet: { kind: 'brune', cornerHz: 0.9 } as Wavelet,
+      wavelet: { kind: 'brune', cornerHz: 1.8 } as Wavelet,
     };
-    const origin = {
-      i: Math.round(source.xM / spacingM),
-      j: Math.round((source.zM - medium.zOriginM) / spacingM),
-    };
-    const pTimes = travelTimes(medium, medium.vp, origin);
-    const sTimes = travelTimes(medium, sArrivalSpeed(medium), origin);
-    const at = (r: { xM: number; zM: number }) =>
-      Math.round((r.zM - medium.zOriginM) / spacingM) * medium.nx + Math.round(r.xM / spacingM);
-    const onset = waveletOnsetS(source.wavelet);
-    const pS = receivers.map((r) => pTimes[at(r)] + onset);
-    const sS = receivers.map((r) => sTimes[at(r)] + onset);
+    const { pS, sS } = scenarioLabels({ medium, source, receivers });
     const sim = simulate({ medium, source, receivers, durationS: Math.max(...sS) + 8 });
     // Magnitudes spread over a decade and a half: peak counts from ~20x to ~600x the noise.
     const scale = 10 ** (1.3 + 1.5 * uniform());
@@ -107,7 +97,8 @@ export function writeContinuousExample(options: ContinuousOptions): ContinuousSu
       const east = resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, length);
       const up = resampleTrace(sim.vz[r], sim.firstSampleS, sim.dtS, fs, length);
       for (let k = 0; k < length; k++) {
-        samples[r][0][first + k] += gain * east[k];
+        samples[r][0][first + k] += gain * PROFILE_SIN * east[k];
+        samples[r][1][first + k] += gain * PROFILE_COS * east[k];
         samples[r][2][first + k] -= gain * up[k];
       }
       for (const [phase, timeS] of [
@@ -153,6 +144,14 @@ export function writeContinuousExample(options: ContinuousOptions): ContinuousSu
   );
   return { files, picks: picks.length, events };
 }
+
+/**
+ * The profile runs 60 degrees east of north: the in-plane horizontal motion X projects onto E and N
+ * (a 2-D P-SV simulation has no motion across the profile).
+ */
+const PROFILE_AZIMUTH = (60 * Math.PI) / 180;
+const PROFILE_SIN = Math.sin(PROFILE_AZIMUTH);
+const PROFILE_COS = Math.cos(PROFILE_AZIMUTH);
 
 function stationCode(r: number): string {
   return `SYN${String(r + 1).padStart(2, '0')}`;

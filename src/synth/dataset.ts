@@ -10,7 +10,7 @@ import { seededUniform } from '../util/random.ts';
 import { waveformOnsetS } from './onset.ts';
 import { addWhiteNoise, chooseExtract, resampleTrace, rms } from './records.ts';
 import { mixSeed, type Scenario, scenario } from './scenario.ts';
-import { simulate } from './simulate.ts';
+import { type Simulation, simulate } from './simulate.ts';
 import { sArrivalSpeed, travelTimes } from './traveltime.ts';
 import { waveletOnsetS } from './wavelet.ts';
 
@@ -47,7 +47,10 @@ export interface TaskResult {
 }
 
 /** First-arrival times (label) at each receiver, wavelet onset included. */
-export function scenarioLabels(s: Scenario): { pS: number[]; sS: number[] } {
+export function scenarioLabels(s: Pick<Scenario, 'medium' | 'source' | 'receivers'>): {
+  pS: number[];
+  sS: number[];
+} {
   const { medium, source } = s;
   const at = (xM: number, zM: number) =>
     Math.round((zM - medium.zOriginM) / medium.spacingM) * medium.nx + Math.round(xM / medium.spacingM);
@@ -62,6 +65,29 @@ export function scenarioLabels(s: Scenario): { pS: number[]; sS: number[] } {
     pS: s.receivers.map((r) => pTimes[at(r.xM, r.zM)] + onset),
     sS: s.receivers.map((r) => sTimes[at(r.xM, r.zM)] + onset),
   };
+}
+
+/**
+ * Simulates a scenario until its last S arrival and the config's coda have passed (within the
+ * record's length), with its labels; `snapshots` wavefield snapshots spread over that time.
+ */
+export function simulateScenario(
+  config: SimulationDatasetConfig,
+  s: Scenario,
+  snapshots = 0,
+): { labels: { pS: number[]; sS: number[] }; sim: Simulation; durationS: number } {
+  const labels = scenarioLabels(s);
+  const durationS = Math.min(config.record.durationS, Math.max(...labels.sS) + config.record.codaS);
+  const sim = simulate({
+    medium: s.medium,
+    source: s.source,
+    receivers: s.receivers,
+    durationS,
+    spongeCells: config.grid.spongeCells,
+    minPointsPerWavelength: config.grid.minPointsPerWavelength,
+    snapshotEveryS: snapshots > 0 ? durationS / snapshots : undefined,
+  });
+  return { labels, sim, durationS };
 }
 
 function partPath(out: string, modelIndex: number, sourceIndex: number): string {
@@ -80,17 +106,8 @@ export function runTask(
   sourceIndex: number,
 ): TaskResult {
   const s = scenario(config, modelIndex, sourceIndex);
-  const labels = scenarioLabels(s);
+  const { labels, sim, durationS } = simulateScenario(config, s);
   const { record, extraction, noise } = config;
-  const durationS = Math.min(record.durationS, Math.max(...labels.sS) + record.codaS);
-  const sim = simulate({
-    medium: s.medium,
-    source: s.source,
-    receivers: s.receivers,
-    durationS,
-    spongeCells: config.grid.spongeCells,
-    minPointsPerWavelength: config.grid.minPointsPerWavelength,
-  });
   const uniform = seededUniform(mixSeed(config.seed, modelIndex, sourceIndex + 1, 0x5eed));
   const fs = record.samplingRate;
   const recordLength = Math.round(record.durationS * fs);

@@ -5,10 +5,9 @@ import { checkSimulationDatasetConfig, loadSimulationDatasetConfig } from '../..
 import { UsageError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { writeContinuousExample } from '../../synth/continuous.ts';
-import { buildDataset, scenarioLabels } from '../../synth/dataset.ts';
+import { buildDataset, simulateScenario } from '../../synth/dataset.ts';
 import { simulationImage } from '../../synth/image.ts';
 import { scenario } from '../../synth/scenario.ts';
-import { simulate } from '../../synth/simulate.ts';
 import { positiveInteger } from '../options.ts';
 
 function nonNegativeInteger(name: string) {
@@ -48,17 +47,7 @@ export function registerSimulateCommand(program: Command): void {
       }) => {
         const config = await datasetConfig(opts.config);
         const s = scenario(config, opts.modelIndex, opts.sourceIndex);
-        const labels = scenarioLabels(s);
-        const durationS = Math.max(...labels.sS) + config.record.codaS;
-        const sim = simulate({
-          medium: s.medium,
-          source: s.source,
-          receivers: s.receivers,
-          durationS,
-          spongeCells: config.grid.spongeCells,
-          minPointsPerWavelength: config.grid.minPointsPerWavelength,
-          snapshotEveryS: durationS / opts.snapshots,
-        });
+        const { labels, sim } = simulateScenario(config, s, opts.snapshots);
         const { medium } = s;
         const png = simulationImage(medium, sim, {
           labels,
