@@ -35,3 +35,8 @@ export class WaveformFormatError extends PhaseStreamError {}
 
 /** A download whose transfer or checksum failed. */
 export class FetchError extends PhaseStreamError {}
+
+/** A simulation grid or time step that cannot resolve the model and source (unstable or too dispersive). */
+export class SimulationGridError extends PhaseStreamError {
+  override readonly exitCode = 2;
+}

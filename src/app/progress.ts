@@ -28,3 +28,26 @@ export function replayProgress(total: number, stream: NodeJS.WriteStream = proce
     },
   };
 }
+
+/** Progress of a batch of tasks (simulations) on a terminal: done of total and time left. */
+export function taskProgress(
+  total: number,
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): { update(done: number, windows: number): void; stop(): void } {
+  if (!stream.isTTY || process.env.CI) return { update() {}, stop() {} };
+  const bar = new SingleBar({
+    stream,
+    format: `${label} |{bar}| {value}/{total} | {windows} windows | {eta_formatted} left`,
+    hideCursor: true,
+  });
+  bar.start(total, 0, { windows: 0 });
+  return {
+    update(done, windows) {
+      bar.update(done, { windows });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}

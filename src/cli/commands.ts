@@ -4,6 +4,7 @@ import { registerModelCommands } from './commands/model.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerSimulateCommand } from './commands/simulate.ts';
 import { registerSubscribeCommand } from './commands/subscribe.ts';
 
 /** Every command of the CLI, registered in the order `--help` lists them. */
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerEvaluateCommand(program);
   registerModelCommands(program);
   registerSubscribeCommand(program);
+  registerSimulateCommand(program);
 }

@@ -169,3 +169,124 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** A [min, max] range a random value is drawn from (uniformly). */
+const range = (min: number, max = Number.POSITIVE_INFINITY) =>
+  z
+    .tuple([z.number().min(min).max(max), z.number().min(min).max(max)])
+    .refine(([a, b]) => a <= b, 'a range is [min, max] with min <= max');
+
+/**
+ * `phasestream simulate dataset --config ...`: random layered models, sources and surface receivers,
+ * simulated and cut into PhaseNet training records (the report's simulated database). Lengths in m,
+ * speeds in m/s, densities in kg/m^3.
+ */
+export const simulationDatasetSchema = z.strictObject({
+  /** Seed of every random draw: the same config and seed give the same dataset. */
+  seed: z.number().int().default(1),
+  /** Random models; each is simulated once per source. */
+  models: z.number().int().positive().default(32),
+  sourcesPerModel: z.number().int().positive().default(1),
+  /** Receivers on the free surface per simulation, spread over the grid's interior. */
+  receivers: z.number().int().positive().default(16),
+  grid: z
+    .strictObject({
+      widthM: z.number().positive().default(30000),
+      depthM: z.number().positive().default(10000),
+      /** The spacing follows from the slowest wave and the wavelet; never coarser than this. */
+      maxSpacingM: z.number().positive().default(60),
+      /** Where finer spacing would exceed this many points, the wavelet's frequency is lowered instead. */
+      maxPoints: z.number().int().positive().default(150000),
+      minPointsPerWavelength: z.number().min(3).default(6),
+      spongeCells: z.number().int().min(10).default(30),
+    })
+    .prefault({}),
+  layers: z
+    .strictObject({
+      /** Number of elastic layers, the half-space included. */
+      count: range(1, 20).default([2, 5]),
+      thicknessM: range(1).default([500, 3000]),
+      /** P velocities, sorted to increase with depth. */
+      vpMS: range(100).default([2500, 6500]),
+      vpVsRatio: range(1.45).default([1.65, 1.9]),
+      /** Density from Gardner's rule 310 vp^0.25 times a factor in this range. */
+      densityFactor: range(0.1).default([0.95, 1.05]),
+    })
+    .prefault({}),
+  /** A water-saturated layer at the top: slow S, high vp/vs. */
+  waterSaturated: z
+    .strictObject({
+      probability: z.number().min(0).max(1).default(0.3),
+      thicknessM: range(1).default([100, 400]),
+      vpMS: range(100).default([1800, 2400]),
+      vpVsRatio: range(1.45).default([2.2, 3]),
+      densityKgM3: range(100).default([1900, 2150]),
+    })
+    .prefault({}),
+  /** A fluid (P-only) layer under the first solid layer. */
+  fluid: z
+    .strictObject({
+      probability: z.number().min(0).max(1).default(0.1),
+      thicknessM: range(1).default([50, 300]),
+      vpMS: range(100).default([1450, 1600]),
+      densityKgM3: range(100).default([1000, 1100]),
+    })
+    .prefault({}),
+  topography: z
+    .strictObject({
+      probability: z.number().min(0).max(1).default(0.5),
+      /** Highest hill above the datum. */
+      maxElevationM: z.number().min(0).default(300),
+      /** Points of the piecewise-linear surface across the grid. */
+      points: z.number().int().min(2).default(6),
+    })
+    .prefault({}),
+  source: z
+    .strictObject({
+      depthM: range(0).default([2000, 9000]),
+      mechanisms: z
+        .array(z.enum(['explosion', 'force', 'double-couple']))
+        .min(1)
+        .default(['explosion', 'force', 'double-couple']),
+      wavelets: z
+        .array(z.enum(['ricker', 'brune']))
+        .min(1)
+        .default(['ricker', 'brune']),
+      /** Ricker peak frequency, or Brune corner frequency times 2.5/4.5 (the same highest frequency). */
+      peakHz: range(0.01).default([1.5, 3]),
+    })
+    .prefault({}),
+  record: z
+    .strictObject({
+      samplingRate: z.number().positive().default(100),
+      /** Length of each simulated record (the report's 24,001 points); the event sits at a random time in it. */
+      durationS: z.number().positive().default(60),
+      /** Simulated time after the last S arrival (coda); the rest of the record is quiet. */
+      codaS: z.number().min(0).default(6),
+      /** Drop a record whose waveform's P onset is further than this from its label. */
+      labelToleranceS: z.number().positive().default(0.3),
+    })
+    .prefault({}),
+  extraction: z
+    .strictObject({
+      /** Samples per extract (PhaseNet's window: 3000). */
+      windowSamples: z.number().int().positive().default(3000),
+      extractsPerRecord: z.number().int().positive().default(4),
+      /** Chance that an extract holds the arrivals; otherwise it holds none. */
+      alpha: z.number().min(0).max(1).default(0.95),
+      /** Chance that an extract's polarity is reversed. */
+      reversePolarity: z.number().min(0).max(1).default(0.5),
+    })
+    .prefault({}),
+  noise: z
+    .strictObject({
+      /** Additive white Gaussian noise at an SNR (dB) drawn from this range; omit for none. */
+      snrDb: range(-50, 100).optional(),
+    })
+    .prefault({}),
+  /** Channel codes of the records' E, N, Z components (X -> E, Z -> Z, N stays zero but for noise). */
+  channels: z.tuple([z.string(), z.string(), z.string()]).default(['HHE', 'HHN', 'HHZ']),
+});
+
+export type SimulationDatasetConfig = z.infer<typeof simulationDatasetSchema>;
+export type SimulationDatasetConfigInput = z.input<typeof simulationDatasetSchema>;

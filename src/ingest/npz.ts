@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { WaveformFormatError } from '../errors.ts';
 
 /**
@@ -311,4 +311,84 @@ export function readPhaseNetNpz(path: string): PhaseNetRecord {
     its: picks('its'),
     channels,
   };
+}
+
+/** A numeric array to write: float64, float32 or int64 values, row-major. */
+export interface NpyOutput {
+  dtype: '<f8' | '<f4' | '<i8';
+  /** `[]` for a scalar. */
+  shape: number[];
+  values: ArrayLike<number>;
+}
+
+/** Encodes one `.npy` array (format version 1.0), as numpy.save writes it. */
+export function writeNpy(array: NpyOutput | { unicode: string }): Uint8Array {
+  const isString = 'unicode' in array;
+  const descr = isString ? `<U${Math.max(1, array.unicode.length)}` : array.dtype;
+  const shape = isString ? [] : array.shape;
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // The data starts on a 64-byte boundary; the header ends with a newline.
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
+  let data: Uint8Array;
+  if (isString) {
+    // numpy stores an empty string as one NUL character.
+    const codes = new Uint32Array(Math.max(1, array.unicode.length));
+    Array.from(array.unicode).forEach((c, i) => {
+      codes[i] = c.codePointAt(0)!;
+    });
+    data = new Uint8Array(codes.buffer);
+  } else {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (array.values.length !== count) {
+      throw new WaveformFormatError(
+        `an array of shape [${shape}] needs ${count} values, got ${array.values.length}`,
+      );
+    }
+    const typed =
+      array.dtype === '<f8'
+        ? Float64Array.from(array.values)
+        : array.dtype === '<f4'
+          ? Float32Array.from(array.values)
+          : BigInt64Array.from(Array.from(array.values, (v) => BigInt(Math.round(v))));
+    data = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  }
+  const out = new Uint8Array(10 + header.length + data.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(data, 10 + header.length);
+  return out;
+}
+
+/** Encodes an `.npz` archive of named arrays (stored, not deflated, as numpy.savez writes it). */
+export function writeNpz(arrays: Record<string, NpyOutput | { unicode: string }>): Uint8Array {
+  const entries: Record<string, Uint8Array> = {};
+  for (const [name, array] of Object.entries(arrays)) entries[`${name}.npy`] = writeNpy(array);
+  // A fixed time stamp: the same arrays give the same bytes (reproducible datasets).
+  return zipSync(entries, { level: 0, mtime: new Date(Date.UTC(2000, 0, 1)) });
+}
+
+/**
+ * A PhaseNet training record as the original's npz files hold it: `data` float32 [length, 3] in
+ * E, N, Z; `itp`, `its` int64 scalars, or a float64 NaN where the record holds no such pick (the
+ * reader drops non-finite picks); `channels` one string joined by `_`.
+ */
+export function encodePhaseNetNpz(record: {
+  data: ArrayLike<number>;
+  length: number;
+  itp: number | null;
+  its: number | null;
+  channels: string[];
+}): Uint8Array {
+  const pick = (p: number | null): NpyOutput =>
+    p === null ? { dtype: '<f8', shape: [], values: [Number.NaN] } : { dtype: '<i8', shape: [], values: [p] };
+  return writeNpz({
+    data: { dtype: '<f4', shape: [record.length, 3], values: record.data },
+    itp: pick(record.itp),
+    its: pick(record.its),
+    channels: { unicode: record.channels.join('_') },
+  });
 }
