@@ -4,6 +4,7 @@ import { registerModelCommands } from './commands/model.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerTrainCommands } from './commands/train.ts';
 
 /** Every command of the CLI, registered in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerPredictCommand(program);
   registerEvaluateCommand(program);
   registerModelCommands(program);
+  registerTrainCommands(program);
 }

@@ -7,6 +7,11 @@ import { type Config, type ConfigInput, configSchema } from './schema.ts';
 
 /** Reads a YAML or JSON config file and checks it; errors name the key and say what fits. */
 export async function loadConfig(path: string): Promise<Config> {
+  return checkConfig(await readConfigFile(path), path);
+}
+
+/** The value of a YAML or JSON file (an empty file is {}), unchecked. */
+export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -26,12 +31,17 @@ export async function loadConfig(path: string): Promise<Config> {
       `${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
     );
   }
-  return checkConfig(value ?? {}, path);
+  return value ?? {};
 }
 
 /** Checks a config value (from a file, or built by a command from its options). */
 export function checkConfig(value: unknown | ConfigInput, where = 'config'): Config {
-  const result = configSchema.safeParse(value);
+  return checkWithSchema(configSchema, value, where);
+}
+
+/** Checks a value against any config schema (e.g. the training one), with the same errors. */
+export function checkWithSchema<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ConfigError(`${where}: ${result.error.issues.map(describeIssue).join('; ')}`, {
     hint: 'see config/example.yaml for every key with its default',
