@@ -187,7 +187,8 @@ export async function trainModel(
   const checkpoint = run.resume && run.outDir ? await readCheckpoint(run.outDir) : null;
   if (checkpoint) {
     start = checkpoint.model;
-    state = checkpoint.state;
+    // A run that ended at its epoch count continues when more epochs are asked for; an early stop stands.
+    state = { ...checkpoint.state, stopped: checkpoint.state.stopped === 'early' ? 'early' : null };
   }
   const model = phasenetLayersModel(arch, start.weights);
   const frozen = new Set(resolveLayerNames(arch, options.freeze));

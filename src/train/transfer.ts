@@ -44,7 +44,8 @@ export function groupsOf(arch: PhaseNetArchitecture): string[] {
 /**
  * Named sets of groups, for the report's cases: `all`, `encoder` (input and the down levels),
  * `decoder` (the up levels), `deepest2` (the two deepest levels: down{depth-2}, down{depth-1} and the
- * first up level, up{depth-2}, which works at the second deepest), `io` (input and output).
+ * first up level, up{depth-2}, which works at the second deepest), `io` (input and output), `downup`
+ * (the down and up levels: everything but input and output).
  */
 export function groupAliases(arch: PhaseNetArchitecture): Record<string, string[]> {
   const groups = groupsOf(arch);
@@ -55,6 +56,7 @@ export function groupAliases(arch: PhaseNetArchitecture): Record<string, string[
     decoder: groups.filter((g) => g.startsWith('up')),
     deepest2: [`down${depth - 2}`, `down${depth - 1}`, `up${depth - 2}`],
     io: ['input', 'output'],
+    downup: groups.filter((g) => g.startsWith('down') || g.startsWith('up')),
   };
 }
 

@@ -384,7 +384,7 @@ export function registerTrainCommands(program: Command): void {
     )
     .option(
       '--freeze <list>',
-      'layers to keep as they are: aliases deepest2, encoder, decoder, io, all; groups input, down0.., up0.., output; or layer names',
+      'layers to keep as they are: aliases deepest2, encoder, decoder, downup, io, all; groups input, down0.., up0.., output; or layer names',
     )
     .option(
       '--load <list>',
