@@ -68,6 +68,10 @@ async function serve(engineName: string, threads: number): Promise<void> {
     for await (const line of createInterface({ input: process.stdin })) {
       const command = JSON.parse(line) as WorkerCommand;
       if (command.op === 'close') break;
+      if (command.op === 'train') {
+        reply({ error: 'training is measured by bench/train-worker.ts' });
+        continue;
+      }
       try {
         let step: () => Promise<number>;
         if (command.op === 'windows') {

@@ -10,6 +10,8 @@ export type WorkerCommand =
   | { op: 'windows'; batch: number; seconds: number; minCalls?: number }
   /** Multiply two `size` x `size` float32 matrices likewise; reply FLOP per second. */
   | { op: 'matmul'; size: number; seconds: number; minCalls?: number }
+  /** Training steps (forward, backward, Adam) on batches of `batch` windows; reply windows per second. */
+  | { op: 'train'; batch: number; seconds: number; minCalls?: number }
   | { op: 'close' };
 
 export interface WorkerReady {
