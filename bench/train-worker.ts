@@ -21,6 +21,7 @@ import type { WorkerCommand, WorkerReady, WorkerReply } from './workers.ts';
 const BACKENDS: Record<string, TfjsBackendName> = {
   'tfjs-wasm': 'wasm',
   'tfjs-wasm-tfjs-kernels': 'wasm',
+  'tfjs-wasm-workers': 'wasm',
   'tfjs-cpu': 'cpu',
   'tfjs-tensorflow': 'tensorflow',
 };
@@ -29,6 +30,7 @@ const BACKENDS: Record<string, TfjsBackendName> = {
 const tfjsInputGradient = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
 const tfjsBatchNormGradient = tf.getGradient('FusedBatchNorm')!;
 const { crossEntropy } = await import('../src/train/trainer.ts');
+const { ParallelReplicas } = await import('../src/train/parallel.ts');
 
 /**
  * The baseline: tfjs's own Conv2DBackpropInput kernel on wasm and tfjs-core's batch-norm gradient,
@@ -43,18 +45,33 @@ function restoreTfjsKernels(): void {
 
 const reply = (message: WorkerReady | WorkerReply) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
-async function serve(engine: string): Promise<void> {
+async function serve(engine: string, threads: number): Promise<void> {
   const backend = await useTfjsBackend(BACKENDS[engine]);
   if (engine === 'tfjs-wasm-tfjs-kernels') restoreTfjsKernels();
   const arch = ORIGINAL_ARCHITECTURE;
-  const model = phasenetLayersModel(arch, initialPhaseNetWeights(arch, 1));
+  const weights = initialPhaseNetWeights(arch, 1);
+  const model = phasenetLayersModel(arch, weights);
   model.compile({ optimizer: tf.train.adam(1e-4), loss: crossEntropy() });
+  // Data-parallel: one replica per thread (src/train/parallel.ts).
+  const parallel =
+    engine === 'tfjs-wasm-workers'
+      ? await ParallelReplicas.start(threads, 'wasm', {
+          architecture: arch,
+          weights,
+          freeze: [],
+          learningRate: 1e-4,
+        })
+      : undefined;
   const batches = new Map<number, { x: tf.Tensor; y: tf.Tensor }>();
   reply({
     ready: true,
     engine,
-    detail: `tfjs ${tf.version_core} ${backend.name}`,
-    threads: backend.name === 'wasm' || backend.name === 'cpu' ? 1 : (backend.threads ?? 0),
+    detail: `tfjs ${tf.version_core} ${backend.name}${parallel ? `, ${threads} worker threads` : ''}`,
+    threads: parallel
+      ? threads
+      : backend.name === 'wasm' || backend.name === 'cpu'
+        ? 1
+        : (backend.threads ?? 0),
     peakVia: '-',
   });
   for await (const line of createInterface({ input: process.stdin })) {
@@ -72,10 +89,18 @@ async function serve(engine: string): Promise<void> {
       });
     }
     const { x, y } = batches.get(batch)!;
+    const plain = parallel && {
+      x: (await x.data()) as Float32Array,
+      y: (await y.data()) as Float32Array,
+      count: batch,
+      length: 3000,
+    };
     try {
       reply({
         rate: await measureRate(async () => {
-          await model.trainOnBatch(x, y);
+          if (parallel && plain)
+            await parallel.step({ ...plain, x: plain.x.slice(), y: plain.y.slice() }, 1e-4);
+          else await model.trainOnBatch(x, y);
           return batch;
         }, command),
       });
@@ -84,11 +109,12 @@ async function serve(engine: string): Promise<void> {
     }
   }
   model.dispose();
+  await parallel?.dispose();
 }
 
-const { engine } = JSON.parse(process.argv[2]) as { engine: string };
+const { engine, threads } = JSON.parse(process.argv[2]) as { engine: string; threads: number };
 try {
-  await serve(engine);
+  await serve(engine, threads);
 } catch (error) {
   if (!(error instanceof PhaseStreamError)) throw error;
   process.stderr.write(`${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);

@@ -20,7 +20,10 @@ import { EngineWorker, WorkerFailure } from './workers.ts';
 
 const { values: args } = parseArgs({
   options: {
-    engines: { type: 'string', default: 'tfjs-wasm,tfjs-wasm-tfjs-kernels,tfjs-cpu,tfjs-tensorflow,pytorch' },
+    engines: {
+      type: 'string',
+      default: 'tfjs-wasm,tfjs-wasm-workers,tfjs-wasm-tfjs-kernels,tfjs-cpu,tfjs-tensorflow,pytorch',
+    },
     batch: { type: 'string', default: '16' },
     threads: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '20' },
@@ -49,10 +52,14 @@ function startWorker(engine: string): Promise<EngineWorker> {
     return EngineWorker.start(args.python, [script, '--threads', String(threads)], process.env);
   }
   const worker = fileURLToPath(new URL('./train-worker.ts', import.meta.url));
-  return EngineWorker.start(process.execPath, ['--import', 'tsx', worker, JSON.stringify({ engine })], {
-    ...process.env,
-    PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn',
-  });
+  return EngineWorker.start(
+    process.execPath,
+    ['--import', 'tsx', worker, JSON.stringify({ engine, threads })],
+    {
+      ...process.env,
+      PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn',
+    },
+  );
 }
 
 /** Windows per second of the data pipeline alone: augmented, normalized, labelled batches. */

@@ -92,6 +92,8 @@ export const trainConfigSchema = z
         patience: z.number().int().min(0).default(3),
         seed: z.number().int().default(1),
         backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+        /** Worker threads for data-parallel training on wasm or cpu (1: in the main thread). */
+        workers: z.number().int().min(1).max(64).default(1),
       })
       .strict()
       .prefault({}),

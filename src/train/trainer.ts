@@ -2,17 +2,18 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { registerBatchNormGradient } from '../engine/tfjs/batch-norm-gradient.ts';
+import type { TfjsBackendName } from '../engine/tfjs/tfjs-engine.ts';
 import type { LoadedModel } from '../model/card.ts';
 import type { PhaseNetArchitecture, PhaseNetWeights } from '../model/phasenet/architecture.ts';
-import { getPhaseNetWeights, phasenetLayersModel } from '../model/phasenet/layers-model.ts';
+import { phasenetLayersModel, setPhaseNetWeights } from '../model/phasenet/layers-model.ts';
 import { loadModelDir, saveModelDir } from '../model/store.ts';
 import type { AugmentOptions } from './augment.ts';
 import { type Batch, type DatasetEntry, fixedBatches, trainingBatches } from './dataset.ts';
 import type { LabelOptions } from './labels.ts';
-import { resolveLayerNames } from './transfer.ts';
+import { ParallelReplicas } from './parallel.ts';
+import { crossEntropy, type OptimizerState, type PlainBatch, Replica } from './replica.ts';
 
-registerBatchNormGradient();
+export { crossEntropy } from './replica.ts';
 
 /**
  * The training loop: PhaseNet as the tfjs layers model (src/model/phasenet/layers-model.ts) on the
@@ -39,6 +40,11 @@ export interface TrainOptions {
   /** Layers, groups or aliases whose weights stay as they are (src/train/transfer.ts). */
   freeze: string[];
   seed: number;
+  /**
+   * Worker threads for data-parallel training (src/train/parallel.ts); 1: in this thread. Results
+   * then depend on the count too, as batch norm sees each worker's share of a batch.
+   */
+  workers?: number;
 }
 
 export interface EpochRecord {
@@ -69,16 +75,6 @@ export interface TrainHooks {
     windowsPerSecond: number;
   }): void;
   onEpoch?(record: EpochRecord): void;
-}
-
-/** Weighted cross-entropy of probabilities (the model's softmax output) against soft targets. */
-export function crossEntropy(classWeights?: readonly number[]) {
-  return (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor =>
-    tf.tidy(() => {
-      const logP = tf.log(tf.clipByValue(yPred, 1e-7, 1));
-      const weighted = classWeights ? tf.mul(yTrue, tf.tensor1d([...classWeights])) : yTrue;
-      return tf.neg(tf.mean(tf.sum(tf.mul(weighted, logP), -1)));
-    });
 }
 
 function toTensors(batch: Batch, windowLength: number, channels: number, classes: number) {
@@ -114,26 +110,19 @@ const CHECKPOINT_DIR = 'checkpoint';
 const STATE_FILE = 'state.json';
 const OPTIMIZER_FILE = 'optimizer.bin';
 
-async function saveOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
-  const named = await optimizer.getWeights();
-  const manifest = [];
-  const parts: Float32Array[] = [];
-  for (const { name, tensor } of named) {
-    const values = Float32Array.from(await tensor.data());
-    manifest.push({ name, shape: tensor.shape, size: values.length });
-    parts.push(values);
-  }
-  const bytes = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+async function saveOptimizer(state: OptimizerState, dir: string): Promise<void> {
+  const bytes = new Float32Array(state.reduce((n, p) => n + p.values.length, 0));
   let offset = 0;
-  for (const p of parts) {
-    bytes.set(p, offset);
-    offset += p.length;
+  for (const p of state) {
+    bytes.set(p.values, offset);
+    offset += p.values.length;
   }
   await writeFile(join(dir, OPTIMIZER_FILE), new Uint8Array(bytes.buffer));
+  const manifest = state.map(({ name, shape, values }) => ({ name, shape, size: values.length }));
   await writeFile(join(dir, 'optimizer.json'), `${JSON.stringify(manifest)}\n`);
 }
 
-async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
+async function loadOptimizer(dir: string): Promise<OptimizerState> {
   const manifest = JSON.parse(await readFile(join(dir, 'optimizer.json'), 'utf8')) as {
     name: string;
     shape: number[];
@@ -144,12 +133,40 @@ async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void
     buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
   );
   let offset = 0;
-  const named = manifest.map(({ name, shape, size }) => {
-    const tensor = tf.tensor(values.subarray(offset, offset + size), shape);
+  return manifest.map(({ name, shape, size }) => {
+    const part = values.slice(offset, offset + size);
     offset += size;
-    return { name, tensor };
+    return { name, shape, values: part };
   });
-  await optimizer.setWeights(named);
+}
+
+/** Where the training steps run: one replica in this thread, or replicas in worker threads. */
+interface Trainer {
+  step(batch: PlainBatch, learningRate: number): Promise<number>;
+  weights(): Promise<PhaseNetWeights>;
+  optimizerState(): Promise<OptimizerState>;
+  loadOptimizerState(state: OptimizerState): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+async function startTrainer(
+  options: ConstructorParameters<typeof Replica>[0],
+  workers: number,
+): Promise<Trainer> {
+  if (workers > 1) {
+    return ParallelReplicas.start(workers, tf.getBackend() as TfjsBackendName, options);
+  }
+  const replica = new Replica(options);
+  return {
+    step(batch, learningRate) {
+      replica.setLearningRate(learningRate);
+      return replica.step(batch);
+    },
+    weights: () => replica.weights(),
+    optimizerState: () => replica.optimizerState(),
+    loadOptimizerState: (state) => replica.loadOptimizerState(state),
+    dispose: async () => replica.dispose(),
+  };
 }
 
 /** The checkpoint of a run in `outDir`, if there is one. */
@@ -190,13 +207,21 @@ export async function trainModel(
     // A run that ended at its epoch count continues when more epochs are asked for; an early stop stands.
     state = { ...checkpoint.state, stopped: checkpoint.state.stopped === 'early' ? 'early' : null };
   }
-  const model = phasenetLayersModel(arch, start.weights);
-  const frozen = new Set(resolveLayerNames(arch, options.freeze));
-  for (const layer of model.layers) if (frozen.has(layer.name)) layer.trainable = false;
-  const optimizer = tf.train.adam(state.learningRate);
+  const trainer = await startTrainer(
+    {
+      architecture: arch,
+      weights: start.weights,
+      freeze: options.freeze,
+      learningRate: state.learningRate,
+      classWeights: options.classWeights,
+    },
+    options.workers ?? 1,
+  );
+  if (checkpoint && run.outDir)
+    await trainer.loadOptimizerState(await loadOptimizer(join(run.outDir, CHECKPOINT_DIR)));
+  // Validation runs in this thread, on a copy of the weights after each epoch.
+  const evaluation = phasenetLayersModel(arch, start.weights);
   const loss = crossEntropy(options.classWeights);
-  model.compile({ optimizer, loss });
-  if (checkpoint && run.outDir) await loadOptimizer(optimizer, join(run.outDir, CHECKPOINT_DIR));
 
   const windowOptions = { windowLength: options.windowLength, label: options.label };
   const validation = await fixedBatches(data.validation, {
@@ -211,8 +236,6 @@ export async function trainModel(
   let best: PhaseNetWeights | null = null;
   try {
     while (state.epoch < options.epochs && state.stopped === null) {
-      // Adam's rate is a plain field, read at each step: set it for this epoch.
-      (optimizer as unknown as { learningRate: number }).learningRate = state.learningRate;
       const started = performance.now();
       let windows = 0;
       let lossSum = 0;
@@ -225,9 +248,7 @@ export async function trainModel(
         epoch: state.epoch,
       })) {
         if (step >= stepsPerEpoch) break;
-        const { x, y } = toTensors(batch, options.windowLength, arch.inChannels, arch.classes);
-        const value = (await model.trainOnBatch(x, y)) as number;
-        tf.dispose([x, y]);
+        const value = await trainer.step({ ...batch, length: options.windowLength }, state.learningRate);
         step++;
         windows += batch.count;
         lossSum += value * batch.count;
@@ -240,7 +261,9 @@ export async function trainModel(
         });
       }
       const seconds = (performance.now() - started) / 1000;
-      const validationValue = await validationLoss(model, validation, loss, arch, options.windowLength);
+      const weights = await trainer.weights();
+      setPhaseNetWeights(evaluation, arch, weights);
+      const validationValue = await validationLoss(evaluation, validation, loss, arch, options.windowLength);
       const record: EpochRecord = {
         epoch: state.epoch + 1,
         trainLoss: lossSum / Math.max(1, windows),
@@ -259,7 +282,7 @@ export async function trainModel(
         state.bestValidationLoss = validationValue;
         state.bestEpoch = state.epoch;
         state.epochsWithoutImprovement = 0;
-        best = await getPhaseNetWeights(model, arch);
+        best = weights;
       } else {
         state.epochsWithoutImprovement++;
         if (options.patience > 0 && state.epochsWithoutImprovement >= options.patience)
@@ -270,17 +293,17 @@ export async function trainModel(
       if (run.outDir) {
         const dir = join(run.outDir, CHECKPOINT_DIR);
         await mkdir(dir, { recursive: true });
-        await saveModelDir(dir, { card: initial.card, weights: await getPhaseNetWeights(model, arch) });
-        await saveOptimizer(optimizer, dir);
+        await saveModelDir(dir, { card: initial.card, weights });
+        await saveOptimizer(await trainer.optimizerState(), dir);
         if (best) await saveModelDir(join(run.outDir, 'best'), { card: initial.card, weights: best });
         await writeFile(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
       }
     }
     if (!best && run.outDir)
       best = (await loadModelDir(join(run.outDir, 'best')).catch(() => null))?.weights ?? null;
-    return { model: { card: initial.card, weights: best ?? (await getPhaseNetWeights(model, arch)) }, state };
+    return { model: { card: initial.card, weights: best ?? (await trainer.weights()) }, state };
   } finally {
-    model.dispose();
-    optimizer.dispose();
+    evaluation.dispose();
+    await trainer.dispose();
   }
 }

@@ -49,6 +49,7 @@ interface TrainCliOptions {
   classWeights?: string;
   seed?: number;
   backend?: string;
+  workers?: number;
   name?: string;
   resume?: boolean;
 }
@@ -113,6 +114,7 @@ async function trainConfigFrom(opts: TrainCliOptions): Promise<TrainConfig> {
         : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.backend ? { backend: opts.backend as 'wasm' } : {}),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     },
   };
   return checkWithSchema(trainConfigSchema, merged, opts.config ?? 'training options');
@@ -281,6 +283,7 @@ async function runTraining(opts: TrainCliOptions, commandLine: string): Promise<
         bestValidationLoss: state.bestValidationLoss,
         stopped: state.stopped,
         backend: backend.name,
+        workers: config.training.workers,
       },
     },
     createdAt: new Date().toISOString(),
@@ -353,6 +356,11 @@ function addTrainOptions(command: Command): Command {
         '--backend <backend>',
         'tfjs backend to train on (default auto: the fastest installed)',
       ).choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+    )
+    .option(
+      '--workers <n>',
+      'worker threads, each computing the gradients of a share of every batch (wasm and cpu use one thread each; default 1)',
+      int('--workers'),
     )
     .option('--name <name>', "the model's name in its card")
     .option('--resume', 'continue from the checkpoint in --out');
