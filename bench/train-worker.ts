@@ -11,12 +11,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTfjsBackend } from '../src/engine/tfjs/backend.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
-import { PhaseStreamError } from '../src/errors.ts';
 import { ORIGINAL_ARCHITECTURE } from '../src/model/phasenet/architecture.ts';
 import { phasenetLayersModel } from '../src/model/phasenet/layers-model.ts';
 import { initialPhaseNetWeights } from '../src/train/transfer.ts';
 import { measureRate } from './measure.ts';
-import type { WorkerCommand, WorkerReady, WorkerReply } from './workers.ts';
+import { runWorker, type WorkerCommand, type WorkerReady, type WorkerReply } from './workers.ts';
 
 const BACKENDS: Record<string, TfjsBackendName> = {
   'tfjs-wasm': 'wasm',
@@ -113,10 +112,4 @@ async function serve(engine: string, threads: number): Promise<void> {
 }
 
 const { engine, threads } = JSON.parse(process.argv[2]) as { engine: string; threads: number };
-try {
-  await serve(engine, threads);
-} catch (error) {
-  if (!(error instanceof PhaseStreamError)) throw error;
-  process.stderr.write(`${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
-  process.exitCode = error.exitCode;
-}
+await runWorker(() => serve(engine, threads));

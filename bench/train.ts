@@ -111,7 +111,12 @@ for (const engine of engines) {
   try {
     const worker = await startWorker(engine);
     workers.set(engine, worker);
-    notes.push(`${engine}: ${worker.ready.detail}, ${worker.ready.threads} thread(s)`);
+    // PyTorch's worker describes its inference set-up; its `train` command switches to train mode and autograd.
+    const detail =
+      engine === 'pytorch'
+        ? `${worker.ready.detail}; for training: train mode, autograd, Adam`
+        : worker.ready.detail;
+    notes.push(`${engine}: ${detail}, ${worker.ready.threads} thread(s)`);
   } catch (error) {
     notes.push(`${engine}: skipped (${error instanceof WorkerFailure ? error.message : String(error)})`);
   }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { PhaseStreamError } from '../src/errors.ts';
 
 /**
  * The bench's side of its engine workers (bench/engine-worker.ts, bench/pytorch_phasenet.py): each
@@ -97,5 +98,19 @@ export class EngineWorker {
     const timer = setTimeout(() => this.child.kill(), 5000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a worker's serving loop; an engine that cannot start ends the worker with one line on stderr,
+ * which the bench quotes as the reason it skipped the engine.
+ */
+export async function runWorker(serve: () => Promise<void>): Promise<void> {
+  try {
+    await serve();
+  } catch (error) {
+    if (!(error instanceof PhaseStreamError)) throw error;
+    process.stderr.write(`${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
+    process.exitCode = error.exitCode;
   }
 }

@@ -1,7 +1,10 @@
 import type { LoadedModel } from '../../src/model/card.ts';
 import { originalCard } from '../../src/model/original.ts';
 import { ORIGINAL_ARCHITECTURE, type PhaseNetArchitecture } from '../../src/model/phasenet/architecture.ts';
+import { DEFAULT_AUGMENT_OPTIONS } from '../../src/train/augment.ts';
 import type { DatasetEntry } from '../../src/train/dataset.ts';
+import { DEFAULT_LABEL_OPTIONS } from '../../src/train/labels.ts';
+import type { TrainOptions } from '../../src/train/trainer.ts';
 import { initialPhaseNetWeights } from '../../src/train/transfer.ts';
 import { normals, seededUniform } from '../../src/util/random.ts';
 
@@ -45,3 +48,17 @@ export function syntheticEntries(count: number, length = 600, seed = 3, stations
     };
   });
 }
+
+/** Training options for the tiny model on synthetic records: three quick epochs. */
+export const TINY_TRAINING: TrainOptions = {
+  windowLength: 256,
+  label: { ...DEFAULT_LABEL_OPTIONS, widthSamples: 20 },
+  augment: DEFAULT_AUGMENT_OPTIONS,
+  batchSize: 4,
+  epochs: 3,
+  learningRate: 0.01,
+  learningRateDecay: 0.9,
+  patience: 0,
+  freeze: [],
+  seed: 5,
+};

@@ -1,14 +1,13 @@
 import t from 'tap';
 import { useTfjsBackend } from '../../src/engine/tfjs/backend.ts';
 import { log } from '../../src/log.ts';
-import { DEFAULT_AUGMENT_OPTIONS } from '../../src/train/augment.ts';
 import { fixedBatches } from '../../src/train/dataset.ts';
 import { DEFAULT_LABEL_OPTIONS } from '../../src/train/labels.ts';
 import { ParallelReplicas } from '../../src/train/parallel.ts';
 import { Replica } from '../../src/train/replica.ts';
 import { trainModel } from '../../src/train/trainer.ts';
 import { maxAbsDiff } from '../helpers/golden.ts';
-import { syntheticEntries, TINY_ARCHITECTURE, tinyModel } from '../helpers/training.ts';
+import { syntheticEntries, TINY_ARCHITECTURE, TINY_TRAINING, tinyModel } from '../helpers/training.ts';
 
 log.level = 'silent';
 
@@ -63,19 +62,7 @@ t.test('trainModel on two workers lowers the loss', async (t) => {
   const { state } = await trainModel(
     tinyModel(1),
     { train: syntheticEntries(12), validation: syntheticEntries(4, 600, 9) },
-    {
-      windowLength: 256,
-      label: { ...DEFAULT_LABEL_OPTIONS, widthSamples: 20 },
-      augment: DEFAULT_AUGMENT_OPTIONS,
-      batchSize: 4,
-      epochs: 3,
-      learningRate: 0.01,
-      learningRateDecay: 0.9,
-      patience: 0,
-      freeze: [],
-      seed: 5,
-      workers: 2,
-    },
+    { ...TINY_TRAINING, workers: 2 },
   );
   t.ok(state.history[2].trainLoss < state.history[0].trainLoss);
   t.ok(state.history[2].validationLoss! < state.history[0].validationLoss!);

@@ -7,26 +7,13 @@ import { useTfjsBackend } from '../../src/engine/tfjs/backend.ts';
 import { log } from '../../src/log.ts';
 import { phasenetLayers } from '../../src/model/phasenet/architecture.ts';
 import { phasenetLayersModel } from '../../src/model/phasenet/layers-model.ts';
-import { DEFAULT_AUGMENT_OPTIONS } from '../../src/train/augment.ts';
-import { DEFAULT_LABEL_OPTIONS } from '../../src/train/labels.ts';
-import { crossEntropy, type TrainOptions, trainModel } from '../../src/train/trainer.ts';
+import { crossEntropy, trainModel } from '../../src/train/trainer.ts';
 import { maxAbsDiff } from '../helpers/golden.ts';
-import { syntheticEntries, TINY_ARCHITECTURE, tinyModel } from '../helpers/training.ts';
+import { syntheticEntries, TINY_ARCHITECTURE, TINY_TRAINING, tinyModel } from '../helpers/training.ts';
 
 log.level = 'silent';
 
-const OPTIONS: TrainOptions = {
-  windowLength: 256,
-  label: { ...DEFAULT_LABEL_OPTIONS, widthSamples: 20 },
-  augment: DEFAULT_AUGMENT_OPTIONS,
-  batchSize: 4,
-  epochs: 3,
-  learningRate: 0.01,
-  learningRateDecay: 0.9,
-  patience: 0,
-  freeze: [],
-  seed: 5,
-};
+const OPTIONS = TINY_TRAINING;
 
 const data = { train: syntheticEntries(12), validation: syntheticEntries(4, 600, 9) };
 

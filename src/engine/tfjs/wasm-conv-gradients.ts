@@ -24,13 +24,18 @@ import * as tf from '@tensorflow/tfjs-core';
  *   A strided layer wastes the zeros' multiplications, and is still several times faster.
  */
 
-type Attrs = tf.NamedAttrMap & {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-};
+type Shape4 = [number, number, number, number];
+
+/** The attributes both gradient kernels get, with the shape of what they take the gradient of. */
+type GradientAttrs<Extra> = tf.NamedAttrMap &
+  Extra & {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+type Attrs = GradientAttrs<{ filterShape: Shape4 }>;
+type InputAttrs = GradientAttrs<{ inputShape: Shape4 }>;
 
 function kernel(name: string): tf.KernelFunc {
   const config = tf.getKernel(name, 'wasm');
@@ -123,14 +128,6 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: Parameters<tf.KernelFu
     return last('Transpose', { x: taps }, { perm: [1, 2, 0, 3] });
   });
 }
-
-type InputAttrs = tf.NamedAttrMap & {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-};
 
 function conv2dBackpropInput({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
