@@ -102,3 +102,18 @@ export const trainConfigSchema = z
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** `phasestream evaluate --config`: the command's options as a file; options given override it. */
+export const evaluateConfigSchema = z
+  .object({
+    picks: z.string().optional(),
+    truth: z.string().optional(),
+    data: z.array(z.string()).optional(),
+    model: z.string().optional(),
+    exclusions: z.string().optional(),
+    tolerance: z.number().positive().default(0.1),
+    format: z.enum(['table', 'json']).default('table'),
+    engine: z.enum(['auto', 'onnxruntime', 'tfjs']).optional(),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+  })
+  .strict();

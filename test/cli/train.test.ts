@@ -159,3 +159,33 @@ t.test(
     t.equal(metrics.P.truePositives + metrics.P.falseNegatives, 8);
   },
 );
+
+t.test('evaluate reads its options from --config; options given win', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'phasestream-cli-evaluate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'picks.jsonl'),
+    `${JSON.stringify({ phase: 'P', time: '2020-01-01T00:00:10.05Z' })}\n${JSON.stringify({ phase: 'S', time: '2020-01-01T00:00:20.3Z' })}\n`,
+  );
+  writeFileSync(join(dir, 'truth.csv'), 'phase,time\nP,2020-01-01T00:00:10Z\nS,2020-01-01T00:00:20Z\n');
+  writeFileSync(
+    join(dir, 'evaluate.json'),
+    JSON.stringify({
+      picks: join(dir, 'picks.jsonl'),
+      truth: join(dir, 'truth.csv'),
+      format: 'json',
+      tolerance: 0.1,
+    }),
+  );
+  const fromFile = await runCli(['evaluate', '--config', join(dir, 'evaluate.json')]);
+  t.equal(fromFile.code, 0, fromFile.stderr);
+  const metrics = JSON.parse(fromFile.stdout);
+  t.equal(metrics.P.truePositives, 1);
+  t.equal(metrics.S.truePositives, 0, 'S is 0.3 s off');
+  const overridden = await runCli(['evaluate', '--config', join(dir, 'evaluate.json'), '--tolerance', '0.5']);
+  t.equal(JSON.parse(overridden.stdout).S.truePositives, 1, '--tolerance 0.5 overrides the file');
+  writeFileSync(join(dir, 'bad.yaml'), 'tolerence: 0.2\n');
+  const bad = await runCli(['evaluate', '--config', join(dir, 'bad.yaml')]);
+  t.not(bad.code, 0);
+  t.match(bad.stderr, /tolerence/);
+});

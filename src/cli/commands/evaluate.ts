@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkWithSchema, readConfigFile } from '../../config/load.ts';
 import { createEngine } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
 import { PICK_COLUMNS } from '../../sink/pick-file.ts';
+import { evaluateConfigSchema } from '../../train/config.ts';
 import { isoToEpochUs, readArrivalsCsv, readTransientExclusions } from '../../train/continuous-truth.ts';
 import { npzDataset } from '../../train/dataset.ts';
 import { evaluateWindows } from '../../train/evaluate-windows.ts';
@@ -61,6 +63,19 @@ export function metricsTable(metrics: Record<string, PhaseMetrics>): string {
   return `${rows.map((r) => r.map((cell, c) => cell.padStart(widths[c])).join('  ')).join('\n')}\n`;
 }
 
+/** The options from `--config` with those given on the command line laid over them, checked. */
+async function withConfigFile(
+  opts: EvaluateOptions & { config?: string },
+  cmd: Command,
+): Promise<EvaluateOptions> {
+  if (!opts.config) return opts;
+  const given = Object.fromEntries(
+    Object.entries(opts).filter(([key]) => key !== 'config' && cmd.getOptionValueSource(key) === 'cli'),
+  );
+  const file = (await readConfigFile(opts.config)) as Record<string, unknown>;
+  return checkWithSchema(evaluateConfigSchema, { ...file, ...given }, opts.config) as EvaluateOptions;
+}
+
 interface EvaluateOptions {
   picks?: string;
   truth?: string;
@@ -102,8 +117,10 @@ export function registerEvaluateCommand(program: Command): void {
       "leave out unmatched picks inside the manifest's unlabelled transients",
     )
     .option('--tolerance <seconds>', 'largest |pick - arrival| of a true positive', Number, 0.1)
-    .option('--format <format>', 'table or json', 'table');
-  addEngineOptions(command).action(async (opts: EvaluateOptions) => {
+    .option('--format <format>', 'table or json', 'table')
+    .option('--config <file>', 'YAML or JSON with any of these options by name; options given override it');
+  addEngineOptions(command).action(async (cliOpts: EvaluateOptions & { config?: string }, cmd: Command) => {
+    const opts = await withConfigFile(cliOpts, cmd);
     if (!(opts.tolerance > 0)) throw new UsageError(`--tolerance must be a positive number of seconds`);
     const toleranceUs = Math.round(opts.tolerance * 1e6);
     let metrics: Record<string, PhaseMetrics>;

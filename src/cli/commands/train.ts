@@ -263,7 +263,7 @@ async function runTraining(opts: TrainCliOptions, commandLine: string): Promise<
       `${split.train.length} training and ${split.validation.length} validation records of ${[...config.data.npz, ...config.data.mseed].join(', ')}` +
       ` (split by ${config.data.split.by}, seed ${config.data.split.seed}; split.json lists them)` +
       (excluded.length > 0
-        ? `; left out as used by ${config.data.exclude.manifest}: ${excluded.join(', ')}`
+        ? `; left out, as ${config.data.exclude.manifest} uses them${config.data.exclude.stations ? ' or their stations' : ''}: ${excluded.join(', ')}`
         : '') +
       (model.card.trainingData && config.model.from ? `. Starting weights: ${model.card.trainingData}` : ''),
     metrics: {
