@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useTfjsBackend } from '../src/engine/tfjs/backend.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
 import { ORIGINAL_ARCHITECTURE } from '../src/model/phasenet/architecture.ts';
-import { phasenetLayersModel } from '../src/model/phasenet/layers-model.ts';
+import { FreezableBatchNormalization, phasenetLayersModel } from '../src/model/phasenet/layers-model.ts';
 import { initialPhaseNetWeights } from '../src/train/transfer.ts';
 import { measureRate } from './measure.ts';
 import { runWorker, type WorkerCommand, type WorkerReady, type WorkerReply } from './workers.ts';
@@ -25,21 +25,21 @@ const BACKENDS: Record<string, TfjsBackendName> = {
   'tfjs-tensorflow': 'tensorflow',
 };
 
-// tfjs's own, taken before PhaseStream's replace them (the backend's loading, the trainer's import).
+// tfjs's own, taken before PhaseStream's replaces it (when the backend loads).
 const tfjsInputGradient = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
-const tfjsBatchNormGradient = tf.getGradient('FusedBatchNorm')!;
 const { crossEntropy } = await import('../src/train/trainer.ts');
 const { ParallelReplicas } = await import('../src/train/parallel.ts');
 
 /**
- * The baseline: tfjs's own Conv2DBackpropInput kernel on wasm and tfjs-core's batch-norm gradient,
- * as before PhaseStream replaced them (the filter gradient stays: wasm has none of its own).
+ * The baseline: tfjs's own Conv2DBackpropInput kernel on wasm and tfjs-layers' own batch norm in
+ * training (moments, then batchNorm, differentiated op by op), as before PhaseStream replaced them
+ * (the filter gradient stays: wasm has none of its own).
  */
 function restoreTfjsKernels(): void {
   tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
   tf.registerKernel(tfjsInputGradient);
   tfjsInputGradient.setupFunc?.(tf.backend());
-  tf.registerGradient(tfjsBatchNormGradient);
+  FreezableBatchNormalization.closedFormGradient = false;
 }
 
 const reply = (message: WorkerReady | WorkerReply) => process.stdout.write(`${JSON.stringify(message)}\n`);

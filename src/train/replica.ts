@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { registerBatchNormGradient } from '../engine/tfjs/batch-norm-gradient.ts';
 import type { PhaseNetArchitecture, PhaseNetWeights } from '../model/phasenet/architecture.ts';
 import {
   getPhaseNetWeights,
@@ -8,8 +7,6 @@ import {
   setPhaseNetWeights,
 } from '../model/phasenet/layers-model.ts';
 import { resolveLayerNames } from './transfer.ts';
-
-registerBatchNormGradient();
 
 /** Weighted cross-entropy of probabilities (the model's softmax output) against soft targets. */
 export function crossEntropy(classWeights?: readonly number[]) {

@@ -6,7 +6,7 @@ import t from 'tap';
 import { useTfjsBackend } from '../../src/engine/tfjs/backend.ts';
 import { log } from '../../src/log.ts';
 import { phasenetLayers } from '../../src/model/phasenet/architecture.ts';
-import { phasenetLayersModel } from '../../src/model/phasenet/layers-model.ts';
+import { FreezableBatchNormalization, phasenetLayersModel } from '../../src/model/phasenet/layers-model.ts';
 import { crossEntropy, trainModel } from '../../src/train/trainer.ts';
 import { maxAbsDiff } from '../helpers/golden.ts';
 import { syntheticEntries, TINY_ARCHITECTURE, TINY_TRAINING, tinyModel } from '../helpers/training.ts';
@@ -56,6 +56,45 @@ for (const backend of ['wasm', 'cpu'] as const) {
     model.dispose();
   });
 }
+
+t.test("batch norm's closed-form training gradient equals tfjs-layers' own path", async (t) => {
+  await useTfjsBackend('wasm');
+  const x = tf.randomNormal([3, 50, 3], 0, 1, 'float32', 11);
+  const labels = tf.softmax(tf.randomNormal([3, 50, 3], 0, 2, 'float32', 12));
+  const run = async (closedForm: boolean) => {
+    FreezableBatchNormalization.closedFormGradient = closedForm;
+    const model = phasenetLayersModel(TINY_ARCHITECTURE, tinyModel(3).weights);
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy()(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      model.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
+    const gradients = await Promise.all(
+      Object.values(grads).map(async (g) => (await g.data()) as Float32Array),
+    );
+    const stats = await Promise.all(
+      model.getLayer('down0_bn1').weights.map(async (w) => (await w.read().data()) as Float32Array),
+    );
+    const loss = (await value.data())[0];
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+    return { loss, gradients, stats };
+  };
+  const tfjs = await run(false);
+  const closed = await run(true);
+  FreezableBatchNormalization.closedFormGradient = true;
+  t.ok(Math.abs(closed.loss - tfjs.loss) < 1e-6, 'same loss');
+  closed.gradients.forEach((g, i) => {
+    const scale = tfjs.gradients[i].reduce((m, v) => Math.max(m, Math.abs(v)), 1e-3);
+    t.ok(
+      maxAbsDiff(g, tfjs.gradients[i]) <= 1e-4 * scale,
+      `gradient ${i}: ${maxAbsDiff(g, tfjs.gradients[i])}`,
+    );
+  });
+  closed.stats.forEach((s, i) =>
+    t.ok(maxAbsDiff(s, tfjs.stats[i]) < 1e-6, `down0_bn1 weight ${i} after the step`),
+  );
+  tf.dispose([x, labels]);
+});
 
 t.test('training lowers the loss and is reproducible for a seed', async (t) => {
   await useTfjsBackend('wasm');
