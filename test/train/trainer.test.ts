@@ -90,9 +90,9 @@ t.test("batch norm's closed-form training gradient equals tfjs-layers' own path"
       `gradient ${i}: ${maxAbsDiff(g, tfjs.gradients[i])}`,
     );
   });
-  closed.stats.forEach((s, i) =>
-    t.ok(maxAbsDiff(s, tfjs.stats[i]) < 1e-6, `down0_bn1 weight ${i} after the step`),
-  );
+  for (const [i, s] of closed.stats.entries()) {
+    t.ok(maxAbsDiff(s, tfjs.stats[i]) < 1e-6, `down0_bn1 weight ${i} after the step`);
+  }
   tf.dispose([x, labels]);
 });
 
