@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError, WaveformFormatError } from '../errors.ts';
 import { type EventRecord, readEventRecords } from '../ingest/event-record.ts';
+import { log } from '../log.ts';
 import { normalizeWindow } from '../picker/normalize.ts';
 import { seededUniform } from '../util/random.ts';
 import { type AugmentOptions, augmentedWindow, cutWindow, type Uniform, windowStart } from './augment.ts';
@@ -262,6 +263,19 @@ export function trainingExample(
   };
 }
 
+/**
+ * Loads a record; one that cannot be read (a corrupt or truncated file) is skipped with a warning,
+ * so that one bad file does not stop a long run: undefined.
+ */
+export async function loadOrSkip(entry: DatasetEntry): Promise<TrainingRecord | undefined> {
+  try {
+    return await entry.load();
+  } catch (error) {
+    log.warn({ record: entry.id, err: (error as Error).message }, 'skipping a record that cannot be read');
+    return undefined;
+  }
+}
+
 export interface Batch {
   /** [count, windowLength, channels] */
   x: Float32Array;
@@ -304,11 +318,12 @@ export async function* trainingBatches(
   for (let b = 0; b < order.length; b += options.batchSize) {
     const examples = [];
     for (const entry of order.slice(b, b + options.batchSize)) {
-      const record = await entry.load();
+      const record = await loadOrSkip(entry);
+      if (!record) continue;
       const window = augmentedWindow(record, options.windowLength, options.augment, uniform);
       examples.push(trainingExample(window, record.channels, options));
     }
-    yield packBatch(examples);
+    if (examples.length > 0) yield packBatch(examples);
   }
 }
 
@@ -324,14 +339,15 @@ export async function fixedBatches(
   for (let b = 0; b < entries.length; b += options.batchSize) {
     const examples = [];
     for (const [i, entry] of entries.slice(b, b + options.batchSize).entries()) {
-      const record = await entry.load();
+      const record = await loadOrSkip(entry);
+      if (!record) continue;
       const uniform = seededUniform((options.seed + 7919 * (b + i + 1)) >>> 0);
       const length = record.data.length / record.channels;
       const start = windowStart(length, options.windowLength, record.arrivals, true, uniform);
       const window = cutWindow(record.data, record.channels, record.arrivals, start, options.windowLength);
       examples.push(trainingExample(window, record.channels, options));
     }
-    batches.push(packBatch(examples));
+    if (examples.length > 0) batches.push(packBatch(examples));
   }
   return batches;
 }

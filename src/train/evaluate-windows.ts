@@ -1,6 +1,6 @@
 import type { InferenceEngine } from '../engine/engine.ts';
 import { annotateRecord, defaultAnnotateOptions } from '../picker/annotate.ts';
-import type { DatasetEntry } from './dataset.ts';
+import { type DatasetEntry, loadOrSkip } from './dataset.ts';
 import { type PhaseMetrics, type PhaseMetricsOptions, pickingMetrics, type TimedPhase } from './metrics.ts';
 
 /**
@@ -19,7 +19,8 @@ export async function evaluateWindows(
   const arrivals: TimedPhase[] = [];
   let offsetUs = 0;
   for (const entry of entries) {
-    const record = await entry.load();
+    const record = await loadOrSkip(entry);
+    if (!record) continue;
     const usPerSample = 1e6 / record.samplingRate;
     const { peaks } = await annotateRecord(engine, record.data, annotate);
     for (const peak of peaks)

@@ -106,6 +106,27 @@ t.test('training batches: shapes, labels, reproducible per seed and epoch', asyn
   t.same(Array.from(fixedAgain[0].y), Array.from(fixed[0].y));
 });
 
+t.test('a record that cannot be read is skipped, and the others train', async (t) => {
+  const broken = {
+    id: 'broken.npz',
+    station: 'XX.BAD',
+    load: () => Promise.reject(new Error('truncated file')),
+  };
+  const data = [...syntheticEntries(3), broken];
+  const options = { windowLength: 256, label: DEFAULT_LABEL_OPTIONS, batchSize: 8, seed: 1 };
+  const batches = [];
+  for await (const b of trainingBatches(data, { ...options, augment: DEFAULT_AUGMENT_OPTIONS, epoch: 0 }))
+    batches.push(b);
+  t.same(
+    batches.map((b) => b.count),
+    [3],
+  );
+  t.same(
+    (await fixedBatches(data, options)).map((b) => b.count),
+    [3],
+  );
+});
+
 t.test('miniSEED event windows are cut around the picks of each event and station', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'phasestream-ds-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
