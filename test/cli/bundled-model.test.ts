@@ -6,12 +6,11 @@ import { loadModelDir } from '../../src/model/store.ts';
 import { readArrivalsCsv, readTransientExclusions } from '../../src/train/continuous-truth.ts';
 import { pickingMetrics } from '../../src/train/metrics.ts';
 import { runCli } from '../helpers/cli.ts';
-import { originalModelDir } from '../helpers/original-model.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
 const dev = (...p: string[]) => sharedPath('data', 'continuous-dev', ...p);
 const devFiles = ['HHE', 'HHN', 'HHZ'].map((c) => dev(`XX.DEV1.00.${c}.mseed`));
-const skip = skipUnlessShared('data', 'continuous-dev') || skipUnlessShared('models', 'phasenet-original');
+const skip = skipUnlessShared('data', 'continuous-dev');
 
 t.test('the bundled model is the default and says how it was made', async (t) => {
   t.equal(await resolveModelDir(), bundledModelDir);
@@ -23,26 +22,21 @@ t.test('the bundled model is the default and says how it was made', async (t) =>
 });
 
 t.test('through replay, the bundled model is within 0.05 F1 of the original weights', { skip }, async (t) => {
-  const score = async (model?: string) => {
-    const out = join(t.testdir(), `${model ? 'original' : 'bundled'}.jsonl`);
-    const result = await runCli([
-      'replay',
-      ...devFiles,
-      ...(model ? ['--model', model] : []),
-      '--output',
-      out,
-    ]);
-    t.equal(result.code, 0, result.stderr);
-    return pickingMetrics(readPickFile(out), readArrivalsCsv(dev('picks.csv')), {
-      exclusionsUs: readTransientExclusions(dev('manifest.json')),
-    });
-  };
-  const bundled = await score();
-  const original = await score(await originalModelDir());
+  // The original's scores on this record as measured when the model was built (its card); the
+  // original itself is held to its own bar by test/cli/replay.test.ts.
+  const { card } = await loadModelDir(bundledModelDir);
+  const original = (card.metrics.continuousDev as { originalWeights: Record<string, { F1: number }> })
+    .originalWeights;
+  const out = join(t.testdir(), 'bundled.jsonl');
+  const result = await runCli(['replay', ...devFiles, '--output', out]);
+  t.equal(result.code, 0, result.stderr);
+  const bundled = pickingMetrics(readPickFile(out), readArrivalsCsv(dev('picks.csv')), {
+    exclusionsUs: readTransientExclusions(dev('manifest.json')),
+  });
   for (const phase of ['P', 'S']) {
     t.ok(
-      bundled[phase].f1 >= original[phase].f1 - 0.05,
-      `${phase}: bundled F1 ${bundled[phase].f1.toFixed(3)}, original ${original[phase].f1.toFixed(3)}`,
+      bundled[phase].f1 >= original[phase].F1 - 0.05,
+      `${phase}: bundled F1 ${bundled[phase].f1.toFixed(3)}, original ${original[phase].F1.toFixed(3)}`,
     );
   }
 });
