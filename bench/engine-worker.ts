@@ -9,13 +9,12 @@
 import { createInterface } from 'node:readline';
 import type { InferenceEngine } from '../src/engine/engine.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
-import { PhaseStreamError } from '../src/errors.ts';
 import type { LoadedModel } from '../src/model/card.ts';
 import { randomOriginalModel } from '../src/model/phasenet/random-weights.ts';
 import { normals, seededUniform } from '../src/util/random.ts';
 import { measureRate } from './measure.ts';
 import { type MatMulStep, onnxMatMul, tfjsMatMul } from './peak.ts';
-import type { WorkerCommand, WorkerReady, WorkerReply } from './workers.ts';
+import { runWorker, type WorkerCommand, type WorkerReady, type WorkerReply } from './workers.ts';
 
 /** The bench's engine names that run in Node, and the tfjs backend each stands for. */
 const NODE_ENGINES: Record<string, TfjsBackendName | 'onnxruntime'> = {
@@ -68,6 +67,10 @@ async function serve(engineName: string, threads: number): Promise<void> {
     for await (const line of createInterface({ input: process.stdin })) {
       const command = JSON.parse(line) as WorkerCommand;
       if (command.op === 'close') break;
+      if (command.op === 'train') {
+        reply({ error: 'training is measured by bench/train-worker.ts' });
+        continue;
+      }
       try {
         let step: () => Promise<number>;
         if (command.op === 'windows') {
@@ -99,11 +102,4 @@ async function serve(engineName: string, threads: number): Promise<void> {
 }
 
 const { engine, threads } = JSON.parse(process.argv[2]) as { engine: string; threads: number };
-try {
-  await serve(engine, threads);
-} catch (error) {
-  if (!(error instanceof PhaseStreamError)) throw error;
-  // One line: the bench quotes the last line of stderr as the reason it skipped this engine.
-  process.stderr.write(`${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
-  process.exitCode = error.exitCode;
-}
+await runWorker(() => serve(engine, threads));

@@ -210,6 +210,31 @@ def measure_rate(step, seconds, min_calls=1):
             return units / elapsed
 
 
+def measure_training(model, command, generator, trainers={}):
+    """Training steps as bench/train-worker.ts takes them (forward, cross-entropy against soft
+    targets, backward, Adam) on a batch of random windows; windows per second."""
+    batch = command["batch"]
+    if batch not in trainers:
+        if isinstance(model, torch.jit.ScriptModule):
+            raise ValueError("a frozen (jit) model does not train: run the worker without --jit-freeze")
+        x = torch.randn(batch, IN_CHANNELS, WINDOW, 1, generator=generator)
+        y = torch.softmax(3 * torch.randn(batch, 3, WINDOW, 1, generator=generator), dim=1)
+        trainers[batch] = (x, y, torch.optim.Adam(model.parameters(), lr=1e-4))
+    x, y, optimizer = trainers[batch]
+
+    def step():
+        with torch.enable_grad():
+            model.train()
+            optimizer.zero_grad()
+            probs = model(x)
+            loss = -(y * torch.log(probs.clamp(min=1e-7))).sum(dim=1).mean()
+            loss.backward()
+            optimizer.step()
+        return batch
+
+    return measure_rate(step, command["seconds"], command.get("minCalls", 1))
+
+
 def matrix_products(generator):
     """The ways PyTorch multiplies two matrices: torch.mm goes through the system BLAS (OpenBLAS if
     installed, else the reference netlib one); a 1x1 convolution is the same product through oneDNN,
@@ -302,6 +327,8 @@ def serve(threads, layout, frozen):
                     return batch
 
                 rate = measure_rate(step, command["seconds"], command.get("minCalls", 1))
+            elif command["op"] == "train":
+                rate = measure_training(model, command, generator)
             else:
                 n = command["size"]
                 if n not in products:

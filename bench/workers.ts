@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { PhaseStreamError } from '../src/errors.ts';
 
 /**
  * The bench's side of its engine workers (bench/engine-worker.ts, bench/pytorch_phasenet.py): each
@@ -10,6 +11,8 @@ export type WorkerCommand =
   | { op: 'windows'; batch: number; seconds: number; minCalls?: number }
   /** Multiply two `size` x `size` float32 matrices likewise; reply FLOP per second. */
   | { op: 'matmul'; size: number; seconds: number; minCalls?: number }
+  /** Training steps (forward, backward, Adam) on batches of `batch` windows; reply windows per second. */
+  | { op: 'train'; batch: number; seconds: number; minCalls?: number }
   | { op: 'close' };
 
 export interface WorkerReady {
@@ -95,5 +98,19 @@ export class EngineWorker {
     const timer = setTimeout(() => this.child.kill(), 5000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a worker's serving loop; an engine that cannot start ends the worker with one line on stderr,
+ * which the bench quotes as the reason it skipped the engine.
+ */
+export async function runWorker(serve: () => Promise<void>): Promise<void> {
+  try {
+    await serve();
+  } catch (error) {
+    if (!(error instanceof PhaseStreamError)) throw error;
+    process.stderr.write(`${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
+    process.exitCode = error.exitCode;
   }
 }

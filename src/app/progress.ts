@@ -51,3 +51,34 @@ export function taskProgress(
     },
   };
 }
+
+/** Progress of a training epoch: batches done, the last loss and the throughput in windows/s. */
+export interface TrainProgress {
+  batch(info: { epoch: number; step: number; steps: number; loss: number; windowsPerSecond: number }): void;
+  stop(): void;
+}
+
+export function trainProgress(stream: NodeJS.WriteStream = process.stderr): TrainProgress {
+  if (!stream.isTTY || process.env.CI) return { batch() {}, stop() {} };
+  const bar = new SingleBar({
+    stream,
+    format:
+      'epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} | {speed} windows/s | {eta_formatted} left',
+    hideCursor: true,
+  });
+  let epoch = -1;
+  return {
+    batch({ epoch: e, step, steps, loss, windowsPerSecond }) {
+      const payload = { epoch: e + 1, loss: loss.toFixed(4), speed: windowsPerSecond.toFixed(1) };
+      if (e !== epoch) {
+        if (epoch >= 0) bar.stop();
+        epoch = e;
+        bar.start(steps, 0, payload);
+      }
+      bar.update(step, payload);
+    },
+    stop() {
+      if (epoch >= 0) bar.stop();
+    },
+  };
+}

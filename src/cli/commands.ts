@@ -6,6 +6,7 @@ import { registerReplayCommand } from './commands/replay.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { registerSubscribeCommand } from './commands/subscribe.ts';
+import { registerTrainCommands } from './commands/train.ts';
 
 /** Every command of the CLI, registered in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerModelCommands(program);
   registerSubscribeCommand(program);
   registerSimulateCommand(program);
+  registerTrainCommands(program);
 }

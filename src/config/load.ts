@@ -16,8 +16,8 @@ export async function loadConfig(path: string): Promise<Config> {
   return checkConfig(await readConfigFile(path), path);
 }
 
-/** The value of a YAML or JSON file (`{}` for an empty one). */
-async function readConfigFile(path: string): Promise<unknown> {
+/** The value of a YAML or JSON file (an empty file is {}), unchecked. */
+export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -40,25 +40,34 @@ async function readConfigFile(path: string): Promise<unknown> {
   return value ?? {};
 }
 
+/** Checks a config value (from a file, or built by a command from its options). */
+export function checkConfig(value: unknown | ConfigInput, where = 'config'): Config {
+  return checkWithSchema(configSchema, value, where);
+}
+
 /** Reads and checks the config of `phasestream simulate dataset`. */
 export async function loadSimulationDatasetConfig(path: string): Promise<SimulationDatasetConfig> {
   return checkSimulationDatasetConfig(await readConfigFile(path), path);
 }
 
 export function checkSimulationDatasetConfig(value: unknown, where = 'config'): SimulationDatasetConfig {
-  const result = simulationDatasetSchema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ConfigError(`${where}: ${result.error.issues.map(describeIssue).join('; ')}`, {
-    hint: 'see config/simulate-dataset.yaml for every key with its default',
-  });
+  return checkWithSchema(simulationDatasetSchema, value, where, 'config/simulate-dataset.yaml');
 }
 
-/** Checks a config value (from a file, or built by a command from its options). */
-export function checkConfig(value: unknown | ConfigInput, where = 'config'): Config {
-  const result = configSchema.safeParse(value);
+/**
+ * Checks a value against any config schema (e.g. the training one), with the same errors; `example`
+ * is the file that lists the schema's keys with their defaults.
+ */
+export function checkWithSchema<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+  example = 'config/example.yaml',
+): z.output<S> {
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ConfigError(`${where}: ${result.error.issues.map(describeIssue).join('; ')}`, {
-    hint: 'see config/example.yaml for every key with its default',
+    hint: `see ${example} for every key with its default`,
   });
 }
 

@@ -13,13 +13,14 @@ function values(size: number, seed: number): Float32Array {
   return Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.7 + seed) * Math.cos(i * 0.13));
 }
 
-/** d(sum(conv(x, w) * weights))/dw on the given backend. */
-async function filterGradient(
+/** d(sum(conv(x, w) * weights))/dw, or /dx with `wrt: 'input'`, on the given backend. */
+async function convGradient(
   backend: 'cpu' | 'wasm',
   xShape: [number, number, number, number],
   wShape: [number, number, number, number],
   strides: [number, number],
   pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding,
+  wrt: 'filter' | 'input' = 'filter',
 ): Promise<Float32Array> {
   await useTfjsBackend(backend);
   return tf.tidy(() => {
@@ -37,15 +38,21 @@ async function filterGradient(
       ),
       wShape,
     );
-    const loss = (filter: tf.Tensor) => {
-      const y = tf.conv2d(x, filter as tf.Tensor4D, strides, pad);
+    const loss = (input: tf.Tensor, filter: tf.Tensor) => {
+      const y = tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, strides, pad);
       return tf.sum(tf.mul(y, tf.tensor(values(y.size, 3), y.shape)));
     };
-    return tf.grad(loss)(w).dataSync() as Float32Array;
+    if (wrt === 'input')
+      return tf
+        .grad((input: tf.Tensor) => loss(input, w))(x)
+        .dataSync() as Float32Array;
+    return tf
+      .grad((filter: tf.Tensor) => loss(x, filter))(w)
+      .dataSync() as Float32Array;
   });
 }
 
-t.test('the wasm filter gradient equals the cpu backend one', async (t) => {
+t.test('the wasm filter and input gradients equal the cpu backend ones', async (t) => {
   const cases: [
     string,
     [number, number, number, number],
@@ -73,13 +80,15 @@ t.test('the wasm filter gradient equals the cpu backend one', async (t) => {
     ['kernel shorter than stride', [2, 1, 3000, 2], [1, 3, 2, 2], [1, 4], 'same'],
   ];
   for (const [label, xShape, wShape, strides, pad] of cases) {
-    const cpu = await filterGradient('cpu', xShape, wShape, strides, pad);
-    const wasm = await filterGradient('wasm', xShape, wShape, strides, pad);
-    const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
-    t.ok(
-      maxAbsDiff(wasm, cpu) <= 1e-5 * scale,
-      `${label}: max |d| ${maxAbsDiff(wasm, cpu)} (values up to ${scale.toFixed(1)})`,
-    );
+    for (const wrt of ['filter', 'input'] as const) {
+      const cpu = await convGradient('cpu', xShape, wShape, strides, pad, wrt);
+      const wasm = await convGradient('wasm', xShape, wShape, strides, pad, wrt);
+      const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+      t.ok(
+        maxAbsDiff(wasm, cpu) <= 1e-5 * scale,
+        `${label}, ${wrt} gradient: max |d| ${maxAbsDiff(wasm, cpu)} (values up to ${scale.toFixed(1)})`,
+      );
+    }
   }
 });
 

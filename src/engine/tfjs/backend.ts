@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineUnavailableError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import { registerWasmConvFilterGradient } from './wasm-conv-filter-grad.ts';
+import { registerWasmConvGradients } from './wasm-conv-gradients.ts';
 
 /**
  * The tfjs backends PhaseStream can run on, fastest first. `tensorflow-gpu` and `tensorflow` are
@@ -96,7 +96,7 @@ async function loadWasm(): Promise<WasmModule> {
   if (!wasmPathsSet) {
     const packageDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
     wasm.setWasmPaths(`${packageDir}/`);
-    registerWasmConvFilterGradient();
+    registerWasmConvGradients();
     wasmPathsSet = true;
   }
   return wasm;

@@ -19,6 +19,7 @@ import {
   phasenetLayers,
   samePadding,
 } from './architecture.ts';
+import { batchNormInTraining } from './batch-norm-training.ts';
 
 /**
  * PhaseNet as a tfjs-layers functional model, for any input length (input [null, inChannels]).
@@ -190,14 +191,53 @@ const BatchNormalizationLayer = Object.getPrototypeOf(layers.batchNormalization(
 /**
  * Batch norm that, when not trainable, also stops learning its statistics: it normalizes with the
  * moving mean and variance and leaves them as they are, as Keras does since TF 2.0. tfjs-layers'
- * own layer keeps updating them in `fit` even when frozen, which would undo a frozen group.
+ * own layer keeps updating them in `fit` even when frozen, which would undo a frozen group. In
+ * training it normalizes through `batchNormInTraining`, whose gradient is the closed form, and
+ * updates the moving averages as tfjs-layers does.
  */
 export class FreezableBatchNormalization extends BatchNormalizationLayer {
   static override readonly className = 'PhaseNetBatchNormalization';
+  /** Off: tfjs-layers' own training path (for bench/train.ts's baseline). */
+  static closedFormGradient = true;
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    return super.call(inputs, this.trainable ? kwargs : { ...kwargs, training: false });
+    const training = this.trainable && kwargs.training === true;
+    const x = singleTensor(inputs);
+    // tfjs-layers keeps these private; this layer reads them as its parent class does.
+    const own = this as unknown as Record<
+      'gamma' | 'beta' | 'movingMean' | 'movingVariance',
+      LayerVariableLike
+    > &
+      Record<'axis' | 'epsilon' | 'momentum', number>;
+    if (
+      !training ||
+      !FreezableBatchNormalization.closedFormGradient ||
+      (own.axis !== -1 && own.axis !== x.rank - 1)
+    ) {
+      return super.call(inputs, training ? kwargs : { ...kwargs, training: false });
+    }
+    return tf.tidy(() => {
+      const { normalized, mean, variance } = batchNormInTraining(
+        x,
+        own.gamma.read(),
+        own.beta.read(),
+        own.epsilon,
+      );
+      for (const [variable, value] of [
+        [own.movingMean, mean],
+        [own.movingVariance, variance],
+      ] as const) {
+        const current = variable.read();
+        variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - own.momentum)));
+      }
+      return normalized;
+    });
   }
+}
+
+interface LayerVariableLike {
+  read(): tf.Tensor;
+  write(value: tf.Tensor): void;
 }
 
 tf.serialization.registerClass(TransposedConv1D);
