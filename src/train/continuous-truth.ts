@@ -4,7 +4,8 @@ import type { TimedPhase } from './metrics.ts';
 
 /**
  * The known arrivals of a continuous record for evaluation: a picks CSV with at least the columns
- * `phase` and `time` (ISO 8601), as ../shared/data/continuous-dev/picks.csv, and optionally a
+ * `phase` and `time` (ISO 8601), as ../shared/data/continuous-dev/picks.csv, with `network` and
+ * `station` where several stations share the file (examples/synthetic/picks.csv), and optionally a
  * manifest of real but unlabelled transients whose unmatched picks are not counted as false.
  */
 export function readArrivalsCsv(path: string): TimedPhase[] {
@@ -12,6 +13,8 @@ export function readArrivalsCsv(path: string): TimedPhase[] {
   const columns = header.split(',');
   const phaseAt = columns.indexOf('phase');
   const timeAt = columns.indexOf('time');
+  const networkAt = columns.indexOf('network');
+  const stationAt = columns.indexOf('station');
   if (phaseAt < 0 || timeAt < 0) {
     throw new WaveformFormatError(`${path} has no 'phase' and 'time' columns (header: ${header})`, {
       hint: 'a picks CSV needs a header with phase,time (time as ISO 8601)',
@@ -22,7 +25,8 @@ export function readArrivalsCsv(path: string): TimedPhase[] {
     const timeUs = isoToEpochUs(cells[timeAt]);
     if (!Number.isFinite(timeUs))
       throw new WaveformFormatError(`${path} line ${i + 2}: bad time '${cells[timeAt]}'`);
-    return { phase: cells[phaseAt], timeUs };
+    const station = networkAt >= 0 && stationAt >= 0 ? `${cells[networkAt]}.${cells[stationAt]}` : undefined;
+    return { phase: cells[phaseAt], timeUs, ...(station && { station }) };
   });
 }
 

@@ -145,7 +145,7 @@ export interface PhaseMetrics {
   recall: number;
   /** 2PR / (P + R); 0 when P + R is 0. */
   f1: number;
-  /** pick - arrival of every true positive, in arrival order. */
+  /** pick - arrival of every true positive, in arrival order (station by station, where stations are known). */
   residualsUs: number[];
   /** Mean of the residuals; null without true positives. */
   residualMeanUs: number | null;
@@ -174,12 +174,24 @@ export function phaseMetrics(
   const excluded = unmatchedPicks.filter((p) =>
     exclusionsUs.some(([start, end]) => pickTimesUs[p] >= start && pickTimesUs[p] <= end),
   ).length;
-  const tp = matches.length;
-  const fp = unmatchedPicks.length - excluded;
-  const fn = unmatchedArrivals.length;
+  return metricsFromCounts(
+    matches.length,
+    unmatchedPicks.length - excluded,
+    unmatchedArrivals.length,
+    excluded,
+    [...matches].sort((a, b) => a.arrival - b.arrival).map((m) => m.residualUs),
+  );
+}
+
+function metricsFromCounts(
+  tp: number,
+  fp: number,
+  fn: number,
+  excluded: number,
+  residualsUs: number[],
+): PhaseMetrics {
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const residualsUs = [...matches].sort((a, b) => a.arrival - b.arrival).map((m) => m.residualUs);
   const mean = tp === 0 ? null : residualsUs.reduce((a, b) => a + b, 0) / tp;
   const std =
     mean === null ? null : Math.sqrt(residualsUs.reduce((a, r) => a + (r - mean) * (r - mean), 0) / tp);
@@ -201,11 +213,15 @@ export interface TimedPhase {
   /** 'P' or 'S' (any label: phases are matched only with their own kind). */
   phase: string;
   timeUs: number;
+  /** `NET.STA`, where known: a pick then matches only an arrival at its own station. */
+  station?: string;
 }
 
 /**
- * Metrics per phase: picks are matched only to arrivals of their own phase. Phases are those given
- * in `phases` (default P and S; a phase without picks or arrivals still gets its zero entry).
+ * Metrics per phase: picks are matched only to arrivals of their own phase and, when the arrivals
+ * name their stations (a network's truth), of their own station; counts then add up over stations.
+ * Phases are those given in `phases` (default P and S; a phase without picks or arrivals still gets
+ * its zero entry).
  */
 export function pickingMetrics(
   picks: readonly TimedPhase[],
@@ -213,9 +229,30 @@ export function pickingMetrics(
   options: PhaseMetricsOptions & { phases?: readonly string[] } = {},
 ): Record<string, PhaseMetrics> {
   const { phases = ['P', 'S'], ...rest } = options;
-  const times = (list: readonly TimedPhase[], phase: string) =>
-    list.filter((x) => x.phase === phase).map((x) => x.timeUs);
+  const byStation = arrivals.some((a) => a.station !== undefined);
+  const groupOf = (x: TimedPhase) => (byStation ? (x.station ?? '') : '');
   return Object.fromEntries(
-    phases.map((phase) => [phase, phaseMetrics(times(picks, phase), times(arrivals, phase), rest)]),
+    phases.map((phase) => {
+      const groups = new Map<string, { picks: number[]; arrivals: number[] }>();
+      const add = (x: TimedPhase, kind: 'picks' | 'arrivals') => {
+        if (x.phase !== phase) return;
+        const group = groups.get(groupOf(x)) ?? { picks: [], arrivals: [] };
+        group[kind].push(x.timeUs);
+        groups.set(groupOf(x), group);
+      };
+      for (const p of picks) add(p, 'picks');
+      for (const a of arrivals) add(a, 'arrivals');
+      const parts = [...groups.values()].map((g) => phaseMetrics(g.picks, g.arrivals, rest));
+      const sum = (key: 'truePositives' | 'falsePositives' | 'falseNegatives' | 'excludedPicks') =>
+        parts.reduce((total, m) => total + m[key], 0);
+      const metrics = metricsFromCounts(
+        sum('truePositives'),
+        sum('falsePositives'),
+        sum('falseNegatives'),
+        sum('excludedPicks'),
+        parts.flatMap((m) => m.residualsUs),
+      );
+      return [phase, metrics];
+    }),
   );
 }

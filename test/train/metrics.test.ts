@@ -117,3 +117,30 @@ t.test('times must be integer microseconds', async (t) => {
   t.throws(() => matchPicks([0], [0], -1), RangeError);
   t.equal(secondsToUs(1234.56), 1_234_560_000);
 });
+
+t.test('with stations in the truth, a pick matches only an arrival at its own station', async (t) => {
+  const arrivals = [
+    { phase: 'P', timeUs: 10_000_000, station: 'SY.A' },
+    { phase: 'P', timeUs: 10_000_000, station: 'SY.B' },
+  ];
+  const picks = [
+    { phase: 'P', timeUs: 10_020_000, station: 'SY.A' },
+    { phase: 'P', timeUs: 10_030_000, station: 'SY.A' },
+    { phase: 'P', timeUs: 20_000_000, station: 'SY.C' },
+  ];
+  const { P } = pickingMetrics(picks, arrivals);
+  t.same(
+    [P.truePositives, P.falsePositives, P.falseNegatives, P.residualsUs],
+    [1, 2, 1, [20_000]],
+    "A's second pick cannot take B's arrival; C has none",
+  );
+  const anonymous = pickingMetrics(
+    picks,
+    arrivals.map(({ phase, timeUs }) => ({ phase, timeUs })),
+  );
+  t.same(
+    [anonymous.P.truePositives, anonymous.P.falsePositives, anonymous.P.falseNegatives],
+    [2, 1, 0],
+    'a truth without stations (one station, as the dev record) matches by time alone',
+  );
+});

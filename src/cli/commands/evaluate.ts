@@ -20,7 +20,11 @@ export function readPickFile(path: string): TimedPhase[] {
   if (text.startsWith('{')) {
     return text.split('\n').map((line) => {
       const pick = JSON.parse(line);
-      return { phase: pick.phase, timeUs: isoToEpochUs(pick.time) };
+      return {
+        phase: pick.phase,
+        timeUs: isoToEpochUs(pick.time),
+        station: `${pick.network}.${pick.station}`,
+      };
     });
   }
   if (!text.startsWith(PICK_COLUMNS.join(',')) && !text.includes('phase')) {
