@@ -45,4 +45,5 @@ export type PageStreamMessage =
 export type PageMessage =
   | PageStreamMessage
   | (Sequenced & { type: 'pick'; stream: 'picks'; pick: PickMessage })
-  | { v: 1; type: 'hello' | 'subscribed' | 'unsubscribed' | 'heartbeat' | 'gap' | 'error'; message?: string };
+  | { v: 1; type: 'gap'; stream: string; missed: number }
+  | { v: 1; type: 'hello' | 'subscribed' | 'unsubscribed' | 'heartbeat' | 'error'; message?: string };

@@ -35,6 +35,8 @@ const page = {
   picks: [] as PickMessage[],
   /** The last pick's sequence number: a reconnect resumes after it, so nothing comes twice. */
   pickSeq: null as number | null,
+  /** Picks the rebroadcast could not send this page (it lagged): said beside the table. */
+  missedPicks: 0,
   dirtyTraces: false,
   dirtyPicks: false,
   lastDrawMs: 0,
@@ -100,6 +102,12 @@ function receive(message: PageMessage): void {
       break;
     case 'progress':
       drawProgress(message.fraction, message.picks, message.done);
+      break;
+    case 'gap':
+      if (message.stream === 'picks') {
+        page.missedPicks += message.missed;
+        page.dirtyPicks = true;
+      }
       break;
     case 'error':
       console.warn('rebroadcast:', message.message);
@@ -197,7 +205,8 @@ function drawPicks(): void {
       (phase === '' || p.phase === phase) &&
       p.probability >= minProbability,
   );
-  $<HTMLElement>('#pick-count').textContent = `${shown.length} of ${page.picks.length} picks`;
+  const missed = page.missedPicks > 0 ? ` (${page.missedPicks} missed while this page lagged)` : '';
+  $<HTMLElement>('#pick-count').textContent = `${shown.length} of ${page.picks.length} picks${missed}`;
   $<HTMLTableSectionElement>('#picks tbody').replaceChildren(
     ...shown
       .slice(-SHOWN_PICKS)
