@@ -60,8 +60,10 @@ export class PickSinks {
     }
   }
 
-  /** `live`: picks are made as data arrives (latency is measured), not replayed from archives. */
-  /** `classes`: the model's output classes (the live page draws every one but noise). */
+  /**
+   * `live`: picks are made as data arrives (latency is measured), not replayed from archives.
+   * `classes`: the model's output classes (the live page draws every one but noise).
+   */
   static async open(
     config: Config,
     file: PickFile,
@@ -84,7 +86,11 @@ export class PickSinks {
       ? new LiveView({
           clock: options.live ? 'wall' : 'data',
           historyS: config.page.historyS,
-          thresholds: { ...config.page, gapHoldS: 60 },
+          thresholds: {
+            lateAfterS: config.page.lateAfterS,
+            downAfterS: config.page.downAfterS,
+            gapHoldS: 60,
+          },
           classes: options.classes,
           publish: (stream, item) => broadcaster?.publish(stream, item),
         })
