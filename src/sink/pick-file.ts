@@ -12,6 +12,8 @@ export const PICK_COLUMNS = [
   'time',
   'probability',
   'model',
+  'status',
+  'id',
 ] as const;
 
 export type PickFormat = 'jsonl' | 'csv';

@@ -78,6 +78,8 @@ t.test('the last pick of a station; the records stay plain JSON', async (t) => {
     timeUs: s(1001),
     probability: 0.9,
     model: 'm',
+    status: 'final',
+    id: 'XX.A.00.HH.P.19700101T001641.000000Z.m',
   };
   const after = observePick(records, pick);
   t.same(after[key].lastPick, { phase: 'P', time: pick.time, probability: 0.9 });
