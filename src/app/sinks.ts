@@ -8,7 +8,7 @@ import { picksStream } from '../sink/broadcast/protocol.ts';
 import { SinkHttpServer } from '../sink/http-server.ts';
 import { InfluxSink } from '../sink/influx/influx-sink.ts';
 import type { StationHealthSample } from '../sink/influx/points.ts';
-import type { PickFile } from '../sink/pick-file.ts';
+import type { PickWriter } from '../sink/pick-document.ts';
 import { logChannelEvent, type SequenceRecord } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
 import { LiveView } from '../web/live-view.ts';
@@ -33,7 +33,7 @@ export class PickSinks {
 
   private constructor(
     private readonly config: Config,
-    private readonly file: PickFile,
+    private readonly file: PickWriter,
     private readonly live: boolean,
     private readonly influx: InfluxSink | undefined,
     private readonly broadcaster: Broadcaster | undefined,
@@ -66,7 +66,7 @@ export class PickSinks {
    */
   static async open(
     config: Config,
-    file: PickFile,
+    file: PickWriter,
     options: { live: boolean; classes: string[] },
   ): Promise<PickSinks> {
     const { influx: influxConfig, http } = config.sinks;

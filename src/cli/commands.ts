@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.ts';
+import { registerExportCommand } from './commands/export.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerReplayCommand } from './commands/replay.ts';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerReplayCommand(program);
   registerPredictCommand(program);
   registerEvaluateCommand(program);
+  registerExportCommand(program);
   registerModelCommands(program);
   registerSubscribeCommand(program);
   registerSimulateCommand(program);

@@ -137,9 +137,9 @@ export const configSchema = z.strictObject({
   seedlink: z.array(seedlinkServer).default([]),
   output: z
     .strictObject({
-      /** Picks as JSON lines (or CSV) to this file; `-` is standard output. */
+      /** Picks as JSON lines (or CSV, QuakeML, NonLinLoc: docs/formats.md) to this file; `-` is standard output. */
       file: z.string().default('-'),
-      format: z.enum(['jsonl', 'csv']).default('jsonl'),
+      format: z.enum(['jsonl', 'csv', 'quakeml', 'nonlinloc']).default('jsonl'),
     })
     .default({ file: '-', format: 'jsonl' }),
   /**

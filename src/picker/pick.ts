@@ -32,6 +32,10 @@ export interface Pick {
    * restarted after a crash, so outputs can skip what they already hold.
    */
   id: string;
+  /** One standard deviation of the pick time (s), from the width of the probability peak. */
+  uncertaintyS?: number;
+  /** First-motion polarity (QuakeML's words), where a rule on the waveform decides it. */
+  polarity?: 'positive' | 'negative' | 'undecidable';
 }
 
 /**

@@ -80,6 +80,24 @@ t.test(
   },
 );
 
+t.test('two models picking the same instant are two points (model is a tag)', { skip }, async (t) => {
+  const influxd = await influxdFor(t);
+  const [pick] = testPicks(1);
+  const sink = InfluxSink.open(sinkOptions(influxd.url, t.testdir()));
+  sink.writePick(pick);
+  sink.writePick({ ...pick, model: 'other-model', probability: 0.25 });
+  t.equal(await sink.close(10_000), 0, 'nothing left in the spool');
+  const series = await influxd.query('SELECT probability, model FROM picks', DB);
+  t.same(
+    series[0].values.map((row) => row.slice(1)).sort(),
+    [
+      [0.25, 'other-model'],
+      [pick.probability, 'test-model'],
+    ].sort(),
+    'both kept',
+  );
+});
+
 t.test('influxd killed (SIGKILL) mid-stream and restarted: every pick exactly once', { skip }, async (t) => {
   const influxd = await influxdFor(t);
   const picks = testPicks(3000);

@@ -12,7 +12,7 @@ import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
-import { PickFile } from '../../sink/pick-file.ts';
+import { openPickWriter } from '../../sink/pick-document.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
 import { addEngineOptions, engineOptionsFrom, pageOption } from '../options.ts';
 
@@ -82,7 +82,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--end <time>', 'end of the time range (ISO 8601)')
     .option('--stations <patterns...>', 'only these stations: NET.STA or NET.STA.LOC.CHA, with ? and *')
     .option('--output <file>', 'where picks go (default: standard output)')
-    .option('--format <format>', 'jsonl (one JSON pick a line) or csv')
+    .option('--format <format>', 'jsonl (one JSON pick a line), csv, quakeml or nonlinloc (docs/formats.md)')
     .option(
       '--speed <factor>',
       'pace the replay at real time x factor (default: as fast as possible)',
@@ -111,7 +111,7 @@ export function registerReplayCommand(program: Command): void {
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
-    const out = new PickFile(config.output.file, config.output.format);
+    const out = openPickWriter(config.output.file, config.output.format);
     const sinks = await PickSinks.open(config, out, { live: false, classes: engine.card.classes });
     const totalBytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
     const progress = replayProgress(totalBytes);

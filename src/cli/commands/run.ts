@@ -11,7 +11,7 @@ import type { SeedLinkStationRequest } from '../../ingest/seedlink/session.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
-import { PickFile } from '../../sink/pick-file.ts';
+import { openPickWriter } from '../../sink/pick-document.ts';
 import { decodeRecords } from '../../stream/index.ts';
 import { pageOption } from '../options.ts';
 
@@ -65,7 +65,7 @@ export function registerRunCommand(program: Command): void {
         backend: config.engine.backend,
         threads: config.engine.threads,
       });
-      const out = new PickFile(opts.output ?? config.output.file, config.output.format);
+      const out = openPickWriter(opts.output ?? config.output.file, config.output.format);
       const sinks = await PickSinks.open(config, out, { live: true, classes: engine.card.classes });
       // SIGINT/SIGTERM end the sources; the pipeline then flushes every station, so the picks of the
       // data received so far are written and the SeedLink state files saved before exit.

@@ -9,20 +9,28 @@ export const HEALTH_MEASUREMENT = 'station_health';
 export const nsFromUs = (us: number) => `${Math.round(us)}000`;
 
 /**
- * A pick as an InfluxDB point. The series key (measurement, the tags network, station, location and
- * phase) and the timestamp (the pick time in ns) identify the pick, so writing it again overwrites
- * the same point: deliveries repeated after a crash or a retry never double a pick.
+ * A pick as an InfluxDB point. The series key (measurement, the tags network, station, location,
+ * phase and model) and the timestamp (the pick time in ns) identify the pick, so writing it again
+ * overwrites the same point: deliveries repeated after a crash or a retry never double a pick, and
+ * two models' picks at the same time are two points.
  */
 export function pickPoint(pick: Pick, latencyMs?: number): IPoint {
   const fields: Record<string, number | string> = {
     probability: pick.probability,
     channel: pick.channel,
-    model: pick.model,
   };
   if (latencyMs !== undefined) fields.latency_ms = latencyMs;
+  if (pick.uncertaintyS !== undefined) fields.uncertainty_s = pick.uncertaintyS;
+  if (pick.polarity !== undefined) fields.polarity = pick.polarity;
   return {
     measurement: PICK_MEASUREMENT,
-    tags: { network: pick.network, station: pick.station, location: pick.location, phase: pick.phase },
+    tags: {
+      network: pick.network,
+      station: pick.station,
+      location: pick.location,
+      phase: pick.phase,
+      model: pick.model,
+    },
     fields,
     timestamp: nsFromUs(pick.timeUs),
   };
