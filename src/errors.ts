@@ -40,3 +40,6 @@ export class FetchError extends PhaseStreamError {}
 export class SimulationGridError extends PhaseStreamError {
   override readonly exitCode = 2;
 }
+
+/** Station metadata (StationXML, from a file or fdsnws-station) that cannot be read or used. */
+export class StationMetadataError extends PhaseStreamError {}

@@ -25,6 +25,8 @@ export interface PipelineHooks {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
+  /** Sensor axes from station metadata (StationXML), to rotate Z12 stations to ZNE. */
+  sensorAxes?: StationWindowsOptions['sensorAxes'];
 }
 
 /** Picking options of one station: the card's defaults, the config's, then the station's own. */
@@ -70,6 +72,7 @@ export function stationWindowsOptions(
     endAfterIdleMs: config.stream.endAfterIdleMs,
     report: hooks.onChannelEvent,
     onBlock: hooks.onBlock,
+    sensorAxes: hooks.sensorAxes,
     onError: (key, error) =>
       log.error({ key, err: error }, 'a station pipeline failed; it restarts with its next data'),
   };

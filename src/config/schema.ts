@@ -87,6 +87,11 @@ export const httpServerSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   model: z.strictObject({ dir: z.string().optional() }).default({}),
+  /**
+   * Station metadata: `xml`, a StationXML file or an fdsnws-station query URL (level=channel). Z12
+   * sensors are rotated to ZNE with its azimuths and dips (docs/formats.md).
+   */
+  stations: z.strictObject({ xml: z.string().optional() }).default({}),
   engine: z
     .strictObject({
       kind: z.enum(['auto', 'onnxruntime', 'tfjs']).default('auto'),

@@ -1,8 +1,9 @@
-import { type OperatorFunction, type SchedulerLike, tap } from 'rxjs';
+import { identity, type OperatorFunction, type SchedulerLike, tap } from 'rxjs';
 import { assembleStation } from './assemble-station.ts';
 import { perChannel, perStation } from './per-station.ts';
 import type { ReportChannelEvent } from './report.ts';
 import { resampleChannel } from './resample-channel.ts';
+import { rotateToZne, type StationAxesLookup } from './rotate-to-zne.ts';
 import { type SequenceOptions, type SequenceRecord, sequenceChannel } from './sequence-channel.ts';
 import { slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
@@ -24,6 +25,8 @@ export interface StationWindowsOptions extends SequenceOptions {
   onError?: (key: string, error: unknown) => void;
   /** Each assembled block of a station, before windowing (what the live page draws). */
   onBlock?: (block: StationBlock) => void;
+  /** Stations' sensor axes (StationXML): their blocks are rotated to Z, N, E before windowing. */
+  sensorAxes?: StationAxesLookup;
   scheduler?: SchedulerLike;
   /** Wall clock for `receivedAtMs`. Default Date.now. */
   clock?: () => number;
@@ -66,6 +69,7 @@ export function stationWindows(
               report,
               scheduler,
             }),
+            options.sensorAxes ? rotateToZne(options.sensorAxes) : identity,
             tap((block) => options.onBlock?.(block)),
             slidingWindows({
               length: options.windowLength,

@@ -4,6 +4,7 @@ import { concatMap, from, lastValueFrom, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
 import { PickSinks } from '../../app/sinks.ts';
+import { loadStationMetadata } from '../../app/station-metadata.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -32,6 +33,7 @@ interface ReplayOptions {
   stride?: number;
   page?: boolean | string;
   hold?: boolean;
+  stationxml?: string;
 }
 
 function timeOption(name: string, value: string | undefined): number | undefined {
@@ -51,6 +53,7 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
     {
       ...base,
       model: { dir: opts.model ?? base.model.dir },
+      stations: { xml: opts.stationxml ?? base.stations.xml },
       engine: {
         kind: opts.engine ?? base.engine.kind,
         backend: opts.backend ?? base.engine.backend,
@@ -91,6 +94,10 @@ export function registerReplayCommand(program: Command): void {
     .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
     .option('--page [port]', 'serve the live page (docs/page.md) while replaying, at this port if given')
     .option('--hold', 'with --page: keep serving the page after the replay, until Ctrl-C')
+    .option(
+      '--stationxml <file or url>',
+      'station metadata (StationXML or fdsnws-station): Z12 rotated to ZNE',
+    )
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
   addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
     const config = await replayConfig(opts);
@@ -106,6 +113,7 @@ export function registerReplayCommand(program: Command): void {
         hint: 'give miniSEED files, or --sds <dir> --start <t> --end <t>',
       });
     }
+    const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
     const engine = await createEngine(
       model,
@@ -142,7 +150,7 @@ export function registerReplayCommand(program: Command): void {
           }
         }),
       );
-      const picks = pickPipeline(records, engine, config, sinks.hooks);
+      const picks = pickPipeline(records, engine, config, { ...sinks.hooks, ...metadata?.hooks });
       await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
         defaultValue: undefined,
       });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, merge, Subject, takeUntil, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { PickSinks } from '../../app/sinks.ts';
+import { loadStationMetadata } from '../../app/station-metadata.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
@@ -59,6 +60,7 @@ export function registerRunCommand(program: Command): void {
     .action(async (opts: { config: string; output?: string; page?: boolean | string }) => {
       const loaded = await loadConfig(opts.config);
       const config = { ...loaded, ...pageOption(loaded, opts.page) };
+      const metadata = await loadStationMetadata(config.stations.xml);
       const model = await loadModelDir(await resolveModelDir(config.model.dir));
       const engine = await createEngine(model, {
         engine: config.engine.kind,
@@ -79,7 +81,7 @@ export function registerRunCommand(program: Command): void {
       try {
         const records = seedLinkRecords(config).pipe(takeUntil(stop), tap(sinks.record));
         await lastValueFrom(
-          pickPipeline(records, engine, config, sinks.hooks).pipe(
+          pickPipeline(records, engine, config, { ...sinks.hooks, ...metadata?.hooks }).pipe(
             concatMap((pick) => from(sinks.write(pick))),
           ),
           { defaultValue: undefined },
