@@ -43,3 +43,6 @@ export class SimulationGridError extends PhaseStreamError {
 
 /** Station metadata (StationXML, from a file or fdsnws-station) that cannot be read or used. */
 export class StationMetadataError extends PhaseStreamError {}
+
+/** An FDSN web service that refused a request (400, 401, 403, 414) or kept failing after retries. */
+export class FdsnError extends PhaseStreamError {}

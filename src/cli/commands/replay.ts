@@ -16,6 +16,7 @@ import { loadModelDir } from '../../model/store.ts';
 import { openPickWriter } from '../../sink/pick-document.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
 import { addEngineOptions, engineOptionsFrom, pageOption } from '../options.ts';
+import { fdsnReplayFiles } from './replay-fdsn.ts';
 
 interface ReplayOptions {
   config?: string;
@@ -34,6 +35,9 @@ interface ReplayOptions {
   page?: boolean | string;
   hold?: boolean;
   stationxml?: string;
+  fdsn?: string;
+  fdsnCache?: string;
+  fdsnChunk?: number;
 }
 
 function timeOption(name: string, value: string | undefined): number | undefined {
@@ -81,7 +85,10 @@ export function registerReplayCommand(program: Command): void {
     .description('Pick P and S in archived miniSEED (files, or an SDS archive over a time range)')
     .argument('[files...]', 'miniSEED files (any number of stations and channels)')
     .option('--sds <dir>', 'an SDS archive (YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY)')
-    .option('--start <time>', 'start of the time range (ISO 8601), with --sds or to cut files')
+    .option('--fdsn <base-url>', 'an FDSN web service (fdsnws-dataselect), with --stations, --start, --end')
+    .option('--fdsn-cache <dir>', 'where --fdsn data are cached (default ~/.cache/phasestream/fdsn)')
+    .option('--fdsn-chunk <seconds>', 'seconds of data per --fdsn request (default 3600)', Number)
+    .option('--start <time>', 'start of the time range (ISO 8601), with --sds or --fdsn, or to cut files')
     .option('--end <time>', 'end of the time range (ISO 8601)')
     .option('--stations <patterns...>', 'only these stations: NET.STA or NET.STA.LOC.CHA, with ? and *')
     .option('--output <file>', 'where picks go (default: standard output)')
@@ -108,9 +115,11 @@ export function registerReplayCommand(program: Command): void {
       if (startUs === undefined || endUs === undefined) throw new UsageError('--sds needs --start and --end');
       paths = [...files, ...sdsFiles(opts.sds, startUs, endUs, opts.stations)];
     }
+    if (opts.fdsn)
+      paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
     if (paths.length === 0) {
       throw new UsageError('nothing to replay', {
-        hint: 'give miniSEED files, or --sds <dir> --start <t> --end <t>',
+        hint: 'give miniSEED files, --sds <dir> or --fdsn <url> with --start <t> --end <t>',
       });
     }
     const metadata = await loadStationMetadata(config.stations.xml);
