@@ -11,6 +11,13 @@ import {
   pushProbabilities,
 } from './phase-picker.ts';
 import { makePick, type Pick } from './pick.ts';
+import {
+  createPickQuality,
+  observeProbabilities,
+  observeWindow,
+  type PickQualityState,
+  withQuality,
+} from './pick-quality.ts';
 import type { StitchedSegment } from './stitch.ts';
 
 export interface PickPhasesOptions {
@@ -39,6 +46,16 @@ export function pickPhases(
     const pickers = new Map<string, PhasePickerState>();
     const stations = new Map<string, { id: StationWindow['station']; rate: number }>();
     const model = engine.card.name;
+    const quality = new Map<string, PickQualityState>();
+    const observe = (key: string, state: PickQualityState, results: PhasePickerResult[]) => {
+      let next = state;
+      for (const r of results) {
+        if (r.finished)
+          next = observeProbabilities(next, r.finished, r.state.classes, Object.keys(r.state.trackers));
+      }
+      quality.set(key, next);
+      return next;
+    };
 
     const step = (window: StationWindow, probs: Float32Array): Pick[] => {
       const key = stationKey(window.station);
@@ -49,9 +66,15 @@ export function pickPhases(
       pickers.set(key, results[results.length - 1].state);
       for (const r of results)
         if (r.finished) options.onProbabilities?.(window.station, window.samplingRate, r.finished);
+      const seen = observe(key, observeWindow(quality.get(key) ?? createPickQuality(), window), results);
       return results.flatMap((r) =>
         r.peaks.map((p) =>
-          makePick(window.station, p.phase, p.sample, window.samplingRate, p.probability, model),
+          withQuality(
+            makePick(window.station, p.phase, p.sample, window.samplingRate, p.probability, model),
+            seen,
+            p,
+            window.samplingRate,
+          ),
         ),
       );
     };
@@ -84,9 +107,15 @@ export function pickPhases(
         pickers.set(key, result.state);
         const station = stations.get(key)!;
         if (result.finished) options.onProbabilities?.(station.id, station.rate, result.finished);
+        const seen = observe(key, quality.get(key) ?? createPickQuality(), [result]);
         picks.push(
           ...result.peaks.map((p) =>
-            makePick(station.id, p.phase, p.sample, station.rate, p.probability, model),
+            withQuality(
+              makePick(station.id, p.phase, p.sample, station.rate, p.probability, model),
+              seen,
+              p,
+              station.rate,
+            ),
           ),
         );
       }

@@ -12,6 +12,8 @@ export const PICK_COLUMNS = [
   'time',
   'probability',
   'model',
+  'uncertaintyS',
+  'polarity',
   'status',
   'id',
 ] as const;
@@ -22,7 +24,7 @@ export function formatPick(pick: Omit<Pick, 'timeUs'>, format: PickFormat): stri
   if (format === 'jsonl') {
     return `${JSON.stringify(Object.fromEntries(PICK_COLUMNS.map((c) => [c, pick[c]])))}\n`;
   }
-  return `${PICK_COLUMNS.map((c) => csvCell(String(pick[c]))).join(',')}\n`;
+  return `${PICK_COLUMNS.map((c) => csvCell(String(pick[c] ?? ''))).join(',')}\n`;
 }
 
 function csvCell(value: string): string {

@@ -81,7 +81,7 @@ function pickFromRow(row: Record<string, unknown>, where: string): Pick {
   const model = text('model');
   const status = text('status') as PickStatus;
   const polarity = text('polarity') as Pick['polarity'] & string;
-  const uncertainty = Number(text('uncertainty') || Number.NaN);
+  const uncertainty = Number(text('uncertaintyS') || Number.NaN);
   return {
     ...ids,
     phase: text('phase'),

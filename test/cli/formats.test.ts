@@ -51,6 +51,14 @@ t.test('a replay writes QuakeML that the schema validates and seisplotjs reads b
   }
   const picks = readPicks(jsonl);
   t.ok(picks.length >= 6, `${picks.length} picks in the replay`);
+  t.ok(
+    picks.filter((p) => p.uncertaintyS !== undefined).length >= picks.length / 2,
+    'most picks have an uncertainty',
+  );
+  t.ok(
+    picks.some((p) => p.phase === 'P' && p.polarity !== undefined),
+    'P picks have a polarity',
+  );
   const check = validate(xml);
   t.ok(check.ok, `schema: ${check.message}`);
 
@@ -61,6 +69,8 @@ t.test('a replay writes QuakeML that the schema validates and seisplotjs reads b
       station: `${p.networkCode}.${p.stationCode}.${p.locationCode}.${p.channelCode}`,
       phase: p.phaseHint,
       timeMs: p.time.toMillis(),
+      uncertaintyS: p.timeQuantity.uncertainty,
+      polarity: p.polarity,
       method: p.methodID,
       mode: p.evaluationMode,
       status: p.evaluationStatus,
@@ -71,6 +81,8 @@ t.test('a replay writes QuakeML that the schema validates and seisplotjs reads b
       station: `${p.network}.${p.station}.${p.location}.${p.channel}`,
       phase: p.phase,
       timeMs: p.timeUs / 1000,
+      uncertaintyS: p.uncertaintyS,
+      polarity: p.polarity,
       method: `smi:phasestream/model/${p.model}`,
       mode: 'automatic',
       status: 'confirmed',
@@ -118,7 +130,9 @@ t.test('a provisional pick then its final: the document holds it once, final', a
   const file = join(dir, 'picks.jsonl');
   writeFileSync(
     file,
-    [{ ...pick, status: 'provisional' }, pick].map((p) => JSON.stringify({ ...p, timeUs: undefined })).join('\n'),
+    [{ ...pick, status: 'provisional' }, pick]
+      .map((p) => JSON.stringify({ ...p, timeUs: undefined }))
+      .join('\n'),
   );
   const run = await runCli(['export', file, '--format', 'quakeml']);
   t.equal(run.code, 0, run.stderr);
@@ -131,7 +145,19 @@ t.test('NonLinLoc phase lines: fields where locators read them; retracted picks 
   t.equal(lines.length, 2, 'the retracted pick is not there');
   const fields = lines.map((l) => l.split(/\s+/));
   const [a, b] = withLife();
-  t.same(fields[0].slice(0, 11), [a.station, '?', '?', '?', a.phase, 'U', '20240101', '0000', '0.0000', 'GAU', '3.10e-02']);
+  t.same(fields[0].slice(0, 11), [
+    a.station,
+    '?',
+    '?',
+    '?',
+    a.phase,
+    'U',
+    '20240101',
+    '0000',
+    '0.0000',
+    'GAU',
+    '3.10e-02',
+  ]);
   t.same(fields[1].slice(4, 11), [b.phase, 'D', '20240101', '0000', '0.3700', 'GAU', '5.00e-02']);
   t.equal(fields[0].length, 15, 'station ... coda, amplitude, period, prior weight');
 });
