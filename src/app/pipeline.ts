@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import { identity, map, type Observable } from 'rxjs';
 import type { Config } from '../config/schema.ts';
 import type { InferenceEngine } from '../engine/engine.ts';
 import { log } from '../log.ts';
@@ -27,6 +27,8 @@ export interface PipelineHooks {
   onProbabilities?: PickPhasesOptions['onProbabilities'];
   /** Sensor axes from station metadata (StationXML), to rotate Z12 stations to ZNE. */
   sensorAxes?: StationWindowsOptions['sensorAxes'];
+  /** A pick with its station's coordinates, from station metadata. */
+  locate?: (pick: Pick) => Pick;
 }
 
 /** Picking options of one station: the card's defaults, the config's, then the station's own. */
@@ -93,5 +95,6 @@ export function pickPipeline(
       onBatch: hooks.onBatch,
       onProbabilities: hooks.onProbabilities,
     }),
+    hooks.locate ? map(hooks.locate) : identity,
   );
 }

@@ -36,6 +36,10 @@ export interface Pick {
   uncertaintyS?: number;
   /** First-motion polarity (QuakeML's words), where a rule on the waveform decides it. */
   polarity?: 'positive' | 'negative' | 'undecidable';
+  /** The station's coordinates (WGS84 degrees, metres), where station metadata gives them. */
+  latitude?: number;
+  longitude?: number;
+  elevationM?: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { FdsnError } from '../../src/errors.ts';
 import { fetchDataselect } from '../../src/ingest/fdsn/dataselect.ts';
+import { loadStationXml } from '../../src/ingest/stationxml.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { FdsnServer } from '../helpers/fdsn-server.ts';
 
@@ -131,4 +132,21 @@ t.test('a replay of a range without data says so clearly', async (t) => {
     run.stderr,
     /has no data for SY\.NOPE between 2024-01-01T00:00:00\.000000Z and 2024-01-01T00:04:00\.000000Z/,
   );
+});
+
+t.test('station metadata from fdsnws-station; a service without stations is said clearly', async (t) => {
+  const stationXml = `<?xml version="1.0"?>
+<FDSNStationXML xmlns="http://www.fdsn.org/xml/station/1" schemaVersion="1.1"><Source>t</Source><Created>2024-01-01T00:00:00</Created>
+<Network code="SY"><Station code="SYN01"><Latitude>46.5</Latitude><Longitude>7.25</Longitude><Elevation>1200</Elevation>
+<Channel code="HH1" locationCode="00" startDate="2023-01-01T00:00:00"><Latitude>46.5</Latitude><Longitude>7.25</Longitude><Elevation>1200</Elevation><Depth>0</Depth><Azimuth>30</Azimuth><Dip>0</Dip></Channel>
+</Station></Network></FDSNStationXML>`;
+  const server = await FdsnServer.start({ files: [], stationXml });
+  t.teardown(() => server.close());
+  const inventory = await loadStationXml(`${server.url}/fdsnws/station/1/query?net=SY&level=channel`);
+  t.same(inventory.stations.get('SY.SYN01'), { latitude: 46.5, longitude: 7.25, elevationM: 1200 });
+  t.equal(inventory.channels[0].azimuthDeg, 30);
+  await t.rejects(loadStationXml(`${server.url}/fdsnws/station/2/query`), {
+    name: 'StationMetadataError',
+    message: /the station service has no stations for this query/,
+  });
 });

@@ -85,16 +85,28 @@ t.test('two models picking the same instant are two points (model is a tag)', { 
   const [pick] = testPicks(1);
   const sink = InfluxSink.open(sinkOptions(influxd.url, t.testdir()));
   sink.writePick(pick);
-  sink.writePick({ ...pick, model: 'other-model', probability: 0.25 });
+  sink.writePick({
+    ...pick,
+    model: 'other-model',
+    probability: 0.25,
+    uncertaintyS: 0.05,
+    polarity: 'negative',
+    latitude: 46.5,
+    longitude: 7.25,
+    elevationM: 1200,
+  });
   t.equal(await sink.close(10_000), 0, 'nothing left in the spool');
-  const series = await influxd.query('SELECT probability, model FROM picks', DB);
+  const series = await influxd.query(
+    'SELECT probability, model, uncertainty_s, polarity, latitude, longitude, elevation_m FROM picks',
+    DB,
+  );
   t.same(
     series[0].values.map((row) => row.slice(1)).sort(),
     [
-      [0.25, 'other-model'],
-      [pick.probability, 'test-model'],
+      [0.25, 'other-model', 0.05, 'negative', 46.5, 7.25, 1200],
+      [pick.probability, 'test-model', null, null, null, null, null],
     ].sort(),
-    'both kept',
+    'both kept, with uncertainty, polarity and coordinates where known',
   );
 });
 

@@ -22,6 +22,11 @@ export function pickPoint(pick: Pick, latencyMs?: number): IPoint {
   if (latencyMs !== undefined) fields.latency_ms = latencyMs;
   if (pick.uncertaintyS !== undefined) fields.uncertainty_s = pick.uncertaintyS;
   if (pick.polarity !== undefined) fields.polarity = pick.polarity;
+  if (pick.latitude !== undefined && pick.longitude !== undefined) {
+    fields.latitude = pick.latitude;
+    fields.longitude = pick.longitude;
+    fields.elevation_m = pick.elevationM ?? 0;
+  }
   return {
     measurement: PICK_MEASUREMENT,
     tags: {
