@@ -10,9 +10,10 @@ import type { StationId } from './types.ts';
  * beside it) another.
  *
  * Orientation to the model's components (the Z12 convention of SEED): Z is vertical; N and 1 are the
- * first horizontal, taken as N; E and 2 the second, taken as E. Sensors not aligned to north (1 and 2
- * at some azimuth) are fed as they are, not rotated: the stream carries no azimuths. Any other
- * orientation code (U, V, W, hydrophones, pressure) has no component.
+ * first horizontal, feeding N; E and 2 the second, feeding E. Sensors not aligned to north (1 and 2
+ * at some azimuth) are rotated to N and E after assembly when station metadata gives their azimuths
+ * (rotate-to-zne.ts), else fed as they are. Any other orientation code (U, V, W, hydrophones,
+ * pressure) has no component.
  */
 
 const ORIENTATION_TO_COMPONENT: Record<string, string> = { Z: 'Z', N: 'N', '1': 'N', E: 'E', '2': 'E' };
