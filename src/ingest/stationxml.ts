@@ -77,7 +77,7 @@ export function parseStationXml(xml: string, source: string): StationInventory {
       hint: 'give a StationXML file or an fdsnws-station query URL with level=channel',
     });
   }
-  if (!root || root.localName !== 'FDSNStationXML' || root.namespaceURI !== STATION_NS) {
+  if (root?.localName !== 'FDSNStationXML' || root.namespaceURI !== STATION_NS) {
     throw new StationMetadataError(`${source} is not FDSN StationXML (no FDSNStationXML root element)`, {
       hint: 'give a StationXML file or an fdsnws-station query URL with level=channel',
     });
