@@ -13,12 +13,12 @@ export function registerExportCommand(program: Command): void {
     )
     .argument('<pickfile>', 'picks written by replay or run')
     .requiredOption('--format <format>', FORMATS.join(', '))
-    .option('--output <file>', 'where the document goes (default: standard output)', '-')
-    .action(async (pickFile: string, opts: { format: string; output: string }) => {
+    .option('--output <file>', 'where the document goes (default: standard output)')
+    .action(async (pickFile: string, opts: { format: string; output?: string }) => {
       if (!FORMATS.includes(opts.format as PickOutputFormat)) {
         throw new UsageError(`--format ${opts.format}: expected one of ${FORMATS.join(', ')}`);
       }
-      const writer = openPickWriter(opts.output, opts.format as PickOutputFormat);
+      const writer = openPickWriter(opts.output ?? '-', opts.format as PickOutputFormat);
       for (const pick of readPicks(pickFile)) await writer.write(pick);
       await writer.close();
     });
