@@ -99,7 +99,6 @@ export function registerPseudoLabelCommand(program: Command): void {
         'gather',
         'phase',
         'sample',
-        'probability',
         'origin',
         'residual_s',
         'anomalous',
