@@ -1,5 +1,3 @@
-import loadSvm from 'libsvm-js';
-
 /**
  * The SVM step of the pseudo-labelling: a C-SVC with an RBF kernel (libsvm 3.22 compiled to
  * WebAssembly, the `libsvm-js` package of mljs) that tells right picks (1) from wrong ones (0) by
@@ -27,7 +25,8 @@ export async function trainPickClassifier(
   labels: readonly number[],
   options: ClassifierOptions,
 ): Promise<PickClassifier> {
-  const SVM = await loadSvm;
+  // Loaded here, not at the top: its WebAssembly compiles on import, which every other command skips.
+  const SVM = await (await import('libsvm-js')).default;
   const width = features[0].length;
   const mean = Array.from(
     { length: width },
