@@ -13,7 +13,7 @@ ps() { nice -n 15 node bin/phasestream.js "$@"; }
 [ -f "$work/pool/truth.csv" ] || ps simulate gathers --config config/pseudo-gathers.yaml --gathers 20 --out "$work/pool"
 [ -f "$work/test/truth.csv" ] || ps simulate gathers --config config/pseudo-gathers.yaml --gathers 6 --seed 12 --labels-in-records --out "$work/test"
 
-# 2. Pseudo-labels: picks, robust regression, SVM (3 labelled gathers); records of what the SVM keeps.
+# 2. Pseudo-labels: picks, robust regression, SVM (5 labelled gathers); records of what the SVM keeps.
 ps pseudolabel --model models/bundled --data "$work/pool" --config config/pseudolabel.example.yaml --out "$work/labels"
 # The same records with every model pick (no filtering), and with the true labels (the upper bound).
 ps pseudolabel --model models/bundled --data "$work/pool" --records raw --out "$work/raw"

@@ -29,7 +29,7 @@ export const pseudoLabelConfigSchema = z
     svm: z
       .object({
         /** The first this many gathers have their true labels read (truth.csv) to train the SVM. */
-        labelledGathers: z.number().int().min(1).default(3),
+        labelledGathers: z.number().int().min(1).default(5),
         cost: z.number().positive().default(1),
         /** RBF gamma; default 1 / number of features. */
         gamma: z.number().positive().optional(),

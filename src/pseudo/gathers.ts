@@ -70,80 +70,84 @@ export function siteNoise(length: number, fs: number, std: number, uniform: () =
 }
 
 /**
- * Simulates every (model, source) of `config` as a gather and writes `waveforms/*.npz`,
- * `gathers.csv` and `truth.csv` into `out`. The window is `extraction.windowSamples` long; the
- * source starts at a random time in its first third; noise at an SNR drawn from `noise.snrDb`
- * (default 5 to 20 dB) against the signal after P.
+ * Simulates gather `gather` (model `m`, source `s` of `config`) and writes its records into
+ * `out/waveforms`. The window is `extraction.windowSamples` long; the source starts at a random
+ * time in its first third; noise at an SNR drawn from `noise.snrDb` (default 5 to 20 dB) against
+ * the signal after P. Returns its records and their truth.csv lines.
  */
-export function writeGathers(
+export function writeGather(
   config: SimulationDatasetConfig,
   out: string,
-  options: GatherOptions = {},
-): GatherRecord[] {
+  m: number,
+  s: number,
+  gather: number,
+  labelsInRecords = false,
+): { records: GatherRecord[]; truth: string[] } {
   const fs = config.record.samplingRate;
   const length = config.extraction.windowSamples;
   const [snrLo, snrHi] = config.noise.snrDb ?? [5, 20];
   mkdirSync(join(out, 'waveforms'), { recursive: true });
+  const sc = scenario(config, m, s);
+  const { labels, sim, durationS } = simulateScenario(config, sc);
+  const uniform = seededUniform(mixSeed(config.seed, m, s + 1, 0x6a7e));
+  const simulated = Math.min(Math.floor(durationS * fs), length);
+  const offset = Math.floor((uniform() * length) / 3);
+  if (offset + Math.round(Math.max(...labels.sS) * fs) >= length) {
+    throw new UsageError(`gather ${gather}: its S arrivals end after the ${length}-sample window`, {
+      hint: 'lengthen extraction.windowSamples or narrow the grid',
+    });
+  }
   const records: GatherRecord[] = [];
   const truth: string[] = [];
-  const total = config.models * config.sourcesPerModel;
-  let gather = 0;
-  for (let m = 0; m < config.models; m++) {
-    for (let s = 0; s < config.sourcesPerModel; s++, gather++) {
-      const sc = scenario(config, m, s);
-      const { labels, sim, durationS } = simulateScenario(config, sc);
-      const uniform = seededUniform(mixSeed(config.seed, m, s + 1, 0x6a7e));
-      const simulated = Math.min(Math.floor(durationS * fs), length);
-      const offset = Math.floor((uniform() * length) / 3);
-      if (offset + Math.round(Math.max(...labels.sS) * fs) >= length) {
-        throw new UsageError(`gather ${gather}: its S arrivals end after the ${length}-sample window`, {
-          hint: 'lengthen extraction.windowSamples or narrow the grid',
-        });
-      }
-      sc.receivers.forEach((receiver, r) => {
-        const east = new Float32Array(length);
-        const up = new Float32Array(length);
-        const cut = Math.min(simulated, length - offset);
-        east.set(resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, cut), offset);
-        up.set(
-          resampleTrace(sim.vz[r], sim.firstSampleS, sim.dtS, fs, cut).map((v) => -v),
-          offset,
-        );
-        const itp = offset + Math.round(labels.pS[r] * fs);
-        const its = offset + Math.round(labels.sS[r] * fs);
-        const signalRms = Math.hypot(rms(east, itp), rms(up, itp)) / Math.SQRT2 || 1;
-        const std = signalRms * 10 ** (-(snrLo + (snrHi - snrLo) * uniform()) / 20);
-        const components = [east, new Float32Array(length), up].map((c) => {
-          const noise = siteNoise(length, fs, std, uniform);
-          return c.map((v, k) => (v + noise[k]) / signalRms);
-        });
-        const data = new Float32Array(3 * length);
-        for (let k = 0; k < length; k++) for (let c = 0; c < 3; c++) data[3 * k + c] = components[c][k];
-        const fname = `g${String(gather).padStart(4, '0')}_r${String(r).padStart(2, '0')}.npz`;
-        const withLabels = options.labelsInRecords ?? false;
-        writeFileSync(
-          join(out, 'waveforms', fname),
-          encodePhaseNetNpz({
-            data,
-            length,
-            itp: withLabels ? itp : null,
-            its: withLabels ? its : null,
-            channels: config.channels,
-          }),
-        );
-        records.push({
-          fname,
-          gather,
-          receiver: r,
-          receiverXM: receiver.xM,
-          receiverZM: receiver.zM,
-          sourceXM: sc.source.xM,
-        });
-        truth.push(`${fname},${itp},${its}`);
-      });
-      options.onGather?.(gather + 1, total);
-    }
-  }
+  sc.receivers.forEach((receiver, r) => {
+    const east = new Float32Array(length);
+    const up = new Float32Array(length);
+    const cut = Math.min(simulated, length - offset);
+    east.set(resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, cut), offset);
+    up.set(
+      resampleTrace(sim.vz[r], sim.firstSampleS, sim.dtS, fs, cut).map((v) => -v),
+      offset,
+    );
+    const itp = offset + Math.round(labels.pS[r] * fs);
+    const its = offset + Math.round(labels.sS[r] * fs);
+    const signalRms = Math.hypot(rms(east, itp), rms(up, itp)) / Math.SQRT2 || 1;
+    const std = signalRms * 10 ** (-(snrLo + (snrHi - snrLo) * uniform()) / 20);
+    const components = [east, new Float32Array(length), up].map((c) => {
+      const noise = siteNoise(length, fs, std, uniform);
+      return c.map((v, k) => (v + noise[k]) / signalRms);
+    });
+    const data = new Float32Array(3 * length);
+    for (let k = 0; k < length; k++) for (let c = 0; c < 3; c++) data[3 * k + c] = components[c][k];
+    const fname = `g${String(gather).padStart(4, '0')}_r${String(r).padStart(2, '0')}.npz`;
+    writeFileSync(
+      join(out, 'waveforms', fname),
+      encodePhaseNetNpz({
+        data,
+        length,
+        itp: labelsInRecords ? itp : null,
+        its: labelsInRecords ? its : null,
+        channels: config.channels,
+      }),
+    );
+    records.push({
+      fname,
+      gather,
+      receiver: r,
+      receiverXM: receiver.xM,
+      receiverZM: receiver.zM,
+      sourceXM: sc.source.xM,
+    });
+    truth.push(`${fname},${itp},${its}`);
+  });
+  return { records, truth };
+}
+
+/** gathers.csv and truth.csv of the records of every gather. */
+export function writeGatherIndex(
+  out: string,
+  records: readonly GatherRecord[],
+  truth: readonly string[],
+): void {
   writeFileSync(
     join(out, 'gathers.csv'),
     `${GATHER_COLUMNS.join(',')}\n${records
@@ -160,6 +164,30 @@ export function writeGathers(
       .join('\n')}\n`,
   );
   writeFileSync(join(out, 'truth.csv'), `${TRUTH_COLUMNS.join(',')}\n${truth.join('\n')}\n`);
+}
+
+/**
+ * Simulates every (model, source) of `config` as a gather (writeGather) and writes
+ * `waveforms/*.npz`, `gathers.csv` and `truth.csv` into `out`.
+ */
+export function writeGathers(
+  config: SimulationDatasetConfig,
+  out: string,
+  options: GatherOptions = {},
+): GatherRecord[] {
+  const records: GatherRecord[] = [];
+  const truth: string[] = [];
+  const total = config.models * config.sourcesPerModel;
+  let gather = 0;
+  for (let m = 0; m < config.models; m++) {
+    for (let s = 0; s < config.sourcesPerModel; s++, gather++) {
+      const written = writeGather(config, out, m, s, gather, options.labelsInRecords);
+      records.push(...written.records);
+      truth.push(...written.truth);
+      options.onGather?.(gather + 1, total);
+    }
+  }
+  writeGatherIndex(out, records, truth);
   return records;
 }
 
