@@ -32,3 +32,9 @@ for model in models/bundled "$work/self-trained-raw/model" "$work/self-trained/m
   echo "== $model"
   ps evaluate --model "$model" --data "$work/test/waveforms"
 done
+
+# 5. A second round: the self-trained model pseudo-labels the same gathers and is fine-tuned again.
+ps pseudolabel --model "$work/self-trained/model" --data "$work/pool" --config config/pseudolabel.example.yaml --out "$work/labels2"
+ps finetune "${common[@]/models\/bundled/$work/self-trained/model}" --data "$work/labels2/records" --name self-trained-2 --out "$work/self-trained-2"
+echo "== $work/self-trained-2/model"
+ps evaluate --model "$work/self-trained-2/model" --data "$work/test/waveforms"
