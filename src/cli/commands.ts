@@ -3,6 +3,7 @@ import { registerEvaluateCommand } from './commands/evaluate.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerModelCommands } from './commands/model.ts';
 import { registerPredictCommand } from './commands/predict.ts';
+import { registerPseudoLabelCommand } from './commands/pseudolabel.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerSubscribeCommand(program);
   registerSimulateCommand(program);
   registerTrainCommands(program);
+  registerPseudoLabelCommand(program);
 }

@@ -89,3 +89,59 @@ export function crossCorrelationLag(a: ArrayLike<number>, b: ArrayLike<number>, 
   const denominator = y0 - 2 * y1 + y2;
   return denominator === 0 ? best : best + (0.5 * (y0 - y2)) / denominator;
 }
+
+/**
+ * First-arrival time from a source at `sourceDepthM` to the surface at horizontal `offsetM` through
+ * flat layers (thicknesses and speeds, the last a half-space): the earliest of the direct upgoing
+ * ray (ray parameter found by bisection) and the head waves along the top of every deeper, faster
+ * layer (t = x p + sum of h sqrt(1/v^2 - p^2) over the legs, p = 1 / v of the refractor).
+ */
+export function layeredFirstArrivalS(
+  layers: { thicknessM: number; speedMS: number }[],
+  sourceDepthM: number,
+  offsetM: number,
+): number {
+  // Thickness of each layer crossed by the direct ray, from the source up to the surface.
+  const up: number[] = [];
+  const bottoms: number[] = [];
+  let top = 0;
+  let sourceLayer = layers.length - 1;
+  for (let k = 0; k < layers.length; k++) {
+    const bottom = k === layers.length - 1 ? Number.POSITIVE_INFINITY : top + layers[k].thicknessM;
+    up.push(Math.max(0, Math.min(bottom, sourceDepthM) - top));
+    bottoms.push(bottom);
+    if (sourceDepthM >= top && sourceDepthM < bottom) sourceLayer = k;
+    top = bottom;
+  }
+  const legs = (p: number, thickness: number[]) => {
+    let x = 0;
+    let t = 0;
+    thickness.forEach((h, k) => {
+      if (h === 0) return;
+      const v = layers[k].speedMS;
+      const c = Math.sqrt(1 - p * p * v * v);
+      x += (h * p * v) / c;
+      t += h / (v * c);
+    });
+    return { x, t };
+  };
+  const fastest = Math.max(...up.map((h, k) => (h > 0 ? layers[k].speedMS : 0)));
+  let [lo, hi] = [0, 1 / fastest];
+  for (let k = 0; k < 200; k++) {
+    const mid = 0.5 * (lo + hi);
+    if (legs(mid, up).x < offsetM) lo = mid;
+    else hi = mid;
+  }
+  let best = legs(lo, up).t;
+  for (let n = sourceLayer + 1; n < layers.length; n++) {
+    if (!layers.slice(0, n).every((l) => l.speedMS < layers[n].speedMS)) continue;
+    const p = 1 / layers[n].speedMS;
+    const thickness = layers.slice(0, n).map((layer, k) => {
+      const down = k > sourceLayer ? layer.thicknessM : k === sourceLayer ? bottoms[k] - sourceDepthM : 0;
+      return layer.thicknessM + down;
+    });
+    const { x, t } = legs(p, thickness);
+    if (x <= offsetM) best = Math.min(best, t + (offsetM - x) * p);
+  }
+  return best;
+}

@@ -83,7 +83,7 @@ export function writeContinuousExample(options: ContinuousOptions): ContinuousSu
       angleDeg: 180 * uniform(),
       wavelet: { kind: 'brune', cornerHz: 1.8 } as Wavelet,
     };
-    const { pS, sS } = scenarioLabels({ medium, source, receivers });
+    const { pS, sS } = scenarioLabels({ medium, source, receivers, model: EXAMPLE_MODEL });
     const sim = simulate({ medium, source, receivers, durationS: Math.max(...sS) + 8 });
     // Magnitudes spread over a decade and a half: peak counts from ~20x to ~600x the noise.
     const scale = 10 ** (1.3 + 1.5 * uniform());

@@ -7,11 +7,12 @@ import type { SimulationDatasetConfig } from '../config/schema.ts';
 import { PhaseStreamError, UsageError } from '../errors.ts';
 import { encodePhaseNetNpz } from '../ingest/npz.ts';
 import { seededUniform } from '../util/random.ts';
+import type { Layer } from './medium.ts';
 import { waveformOnsetS } from './onset.ts';
 import { addWhiteNoise, chooseExtract, resampleTrace, rms } from './records.ts';
 import { mixSeed, type Scenario, scenario } from './scenario.ts';
 import { type Simulation, simulate } from './simulate.ts';
-import { sArrivalSpeed, travelTimes } from './traveltime.ts';
+import { arrivalTimes, layeredSegmentTime, sArrivalSpeed } from './traveltime.ts';
 import { waveletOnsetS } from './wavelet.ts';
 
 /**
@@ -46,25 +47,41 @@ export interface TaskResult {
   steps: number;
 }
 
-/** First-arrival times (label) at each receiver, wavelet onset included. */
-export function scenarioLabels(s: Pick<Scenario, 'medium' | 'source' | 'receivers'>): {
+/**
+ * First-arrival times (label) at each receiver, wavelet onset included; through the layered model
+ * itself where it is given (see arrivalTimes).
+ */
+export function scenarioLabels(
+  s: Pick<Scenario, 'medium' | 'source' | 'receivers'> & Partial<Pick<Scenario, 'model'>>,
+): {
   pS: number[];
   sS: number[];
 } {
-  const { medium, source } = s;
-  const at = (xM: number, zM: number) =>
-    Math.round((zM - medium.zOriginM) / medium.spacingM) * medium.nx + Math.round(xM / medium.spacingM);
-  const origin = {
-    i: Math.round(source.xM / medium.spacingM),
-    j: Math.round((source.zM - medium.zOriginM) / medium.spacingM),
-  };
-  const pTimes = travelTimes(medium, medium.vp, origin);
-  const sTimes = travelTimes(medium, sArrivalSpeed(medium), origin);
+  const { medium, source, model } = s;
+  const node = (xM: number, zM: number) => ({
+    i: Math.round(xM / medium.spacingM),
+    j: Math.round((zM - medium.zOriginM) / medium.spacingM),
+  });
+  const origin = node(source.xM, source.zM);
+  const targets = s.receivers.map((r) => node(r.xM, r.zM));
+  const exact = (speedOf: (layer: Layer) => number) =>
+    model ? layeredSegmentTime(model, medium, speedOf) : undefined;
   const onset = waveletOnsetS(source.wavelet);
-  return {
-    pS: s.receivers.map((r) => pTimes[at(r.xM, r.zM)] + onset),
-    sS: s.receivers.map((r) => sTimes[at(r.xM, r.zM)] + onset),
-  };
+  const pS = arrivalTimes(
+    medium,
+    medium.vp,
+    origin,
+    targets,
+    exact((l) => l.vpMS),
+  );
+  const sS = arrivalTimes(
+    medium,
+    sArrivalSpeed(medium),
+    origin,
+    targets,
+    exact((l) => l.vsMS || l.vpMS),
+  );
+  return { pS: pS.map((t) => t + onset), sS: sS.map((t) => t + onset) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { taskProgress } from '../../app/progress.ts';
 import { checkSimulationDatasetConfig, loadSimulationDatasetConfig } from '../../config/load.ts';
 import { UsageError } from '../../errors.ts';
 import { log } from '../../log.ts';
+import { writeGathers } from '../../pseudo/gathers.ts';
 import { writeContinuousExample } from '../../synth/continuous.ts';
 import { buildDataset, simulateScenario } from '../../synth/dataset.ts';
 import { simulationImage } from '../../synth/image.ts';
@@ -111,6 +112,54 @@ export function registerSimulateCommand(program: Command): void {
       }).finally(() => progress.stop());
       log.info(summary, 'dataset built');
       process.stdout.write(`${JSON.stringify({ out: opts.out, ...summary })}\n`);
+    });
+
+  simulateCommand
+    .command('gathers')
+    .description(
+      'Write array gathers (one source, every receiver) of a dataset config: unlabelled npz records, gathers.csv (receiver and source positions) and truth.csv (true arrivals, kept apart for scoring)',
+    )
+    .requiredOption('--out <dir>', 'directory for waveforms/*.npz, gathers.csv and truth.csv')
+    .option('--config <file>', 'dataset config, YAML or JSON (e.g. config/pseudo-gathers.yaml)')
+    .option(
+      '--gathers <n>',
+      "how many gathers (models x sources; default the config's)",
+      positiveInteger('--gathers'),
+    )
+    .option(
+      '--seed <n>',
+      "seed (default the config's): another seed, other gathers",
+      nonNegativeInteger('--seed'),
+    )
+    .option('--labels-in-records', 'also write the true itp/its into the npz (a held-out set for evaluate)')
+    .action(async (_opts: unknown, command: Command) => {
+      const opts = command.optsWithGlobals<{
+        out: string;
+        config?: string;
+        gathers?: number;
+        seed?: number;
+        labelsInRecords?: boolean;
+      }>();
+      const base = await datasetConfig(opts.config);
+      const config = {
+        ...base,
+        ...(opts.gathers !== undefined ? { models: opts.gathers, sourcesPerModel: 1 } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      };
+      const progress = taskProgress(config.models * config.sourcesPerModel, 'simulate');
+      const records = (() => {
+        try {
+          return writeGathers(config, opts.out, {
+            labelsInRecords: opts.labelsInRecords,
+            onGather: (done) => progress.update(done, done * config.receivers),
+          });
+        } finally {
+          progress.stop();
+        }
+      })();
+      process.stdout.write(
+        `${JSON.stringify({ out: opts.out, gathers: config.models * config.sourcesPerModel, records: records.length })}\n`,
+      );
     });
 
   simulateCommand
