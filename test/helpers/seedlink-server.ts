@@ -8,13 +8,13 @@ import type {
   SeedLinkClientEvent,
   SeedLinkPacket,
 } from '../../src/ingest/seedlink/client.ts';
+import type { Logger } from '../../src/log.ts';
 import {
   loadRecordFiles,
   SeedLinkRing,
   SeedLinkServer,
   type SeedLinkServerOptions,
-} from '../../src/ingest/seedlink/server.ts';
-import type { Logger } from '../../src/log.ts';
+} from './seedlink/server.ts';
 import { sharedPath } from './shared.ts';
 
 export const DEV_DATA = ['data', 'continuous-dev'] as const;

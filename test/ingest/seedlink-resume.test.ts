@@ -8,8 +8,8 @@ import {
   type SeedLinkClientOptions,
   seedLinkPackets,
 } from '../../src/ingest/seedlink/client.ts';
-import { RecordFeed } from '../../src/ingest/seedlink/server.ts';
 import type { SeedLinkProtocolVersion } from '../../src/ingest/seedlink/wire.ts';
+import { RecordFeed } from '../helpers/seedlink/server.ts';
 import {
   DEV_DATA,
   devRecords,

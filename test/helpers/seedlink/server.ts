@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { WaveformFormatError } from '../../errors.ts';
-import { type Logger, log } from '../../log.ts';
-import { SeedLinkConfigError, SeedLinkProtocolError } from './errors.ts';
-import { readRecordSpan } from './record-header.ts';
+import { WaveformFormatError } from '../../../src/errors.ts';
+import { SeedLinkConfigError, SeedLinkProtocolError } from '../../../src/ingest/seedlink/errors.ts';
+import { readRecordSpan } from '../../../src/ingest/seedlink/record-header.ts';
 import {
   type DataArguments,
   encodeV3InfoPacket,
@@ -25,15 +24,16 @@ import {
   V3_SEQUENCE_MODULUS,
   v4StreamId,
   WEBSOCKET_SUBPROTOCOLS,
-} from './wire.ts';
+} from '../../../src/ingest/seedlink/wire.ts';
+import { type Logger, log } from '../../../src/log.ts';
 
 /**
- * A SeedLink server for tests, benches and local replay: a ring of packets per station fed from
- * miniSEED records, served over TCP and WebSocket on one port (a connection whose first bytes are an
- * HTTP GET is upgraded to WebSocket, as ringserver and SeisComP do), protocol 3.1 and 4.0. It lives in
- * src/ rather than test/ because benches and a replay command use it too, and because it shares the wire
- * format (wire.ts) with the client. The ring outlives the server, so a server can be killed mid-stream
- * and started again on the same port with the same packets and sequence numbers.
+ * A SeedLink server for tests and benches (the product has no use for one, so it lives out of src/):
+ * a ring of packets per station fed from miniSEED records, served over TCP and WebSocket on one port
+ * (a connection whose first bytes are an HTTP GET is upgraded to WebSocket, as ringserver and SeisComP
+ * do), protocol 3.1 and 4.0. It shares the wire format (src/ingest/seedlink/wire.ts) with the client.
+ * The ring outlives the server, so a server can be killed mid-stream and started again on the same
+ * port with the same packets and sequence numbers.
  *
  * Resume semantics, after SeisComP's seedlink: `DATA seq` starts at seq when the ring still holds it;
  * when it does not and a time was given, the server positions by time (the oldest packets that end after
