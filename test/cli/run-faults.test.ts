@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { loadRecordFiles } from '../helpers/seedlink/server.ts';
+import { freePort } from '../helpers/seedlink-server.ts';
+import { lcg } from '../stream/marbles.ts';
 
 /**
  * The fault test of live picking (real processes, real sockets): the strict test server streams the
@@ -21,24 +22,7 @@ const files = ['SYN01', 'SYN02', 'SYN03', 'SYN04'].flatMap((s) =>
 );
 const SPEED = 20;
 
-/** A deterministic pseudo-random generator, so a failing schedule can be replayed (the seed is printed). */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface ServerProcess {
   child: ChildProcess;

@@ -1,25 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { loadRecordFiles, RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
-import { silentLogger } from '../helpers/seedlink-server.ts';
+import { freePort, silentLogger } from '../helpers/seedlink-server.ts';
 
 const files = ['SYN01', 'SYN02'].flatMap((s) =>
   ['HHE', 'HHN', 'HHZ'].map((c) => join(repoRoot, 'examples', 'synthetic', `SY.${s}.00.${c}.mseed`)),
 );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function run(args: string[]): { child: ChildProcess; stderr: () => string } {
   const child = spawn(process.execPath, [resolve(repoRoot, 'bin/phasestream.js'), 'run', ...args], {

@@ -3,7 +3,6 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { SeedLinkClient, type SeedLinkClientOptions } from '../../src/ingest/seedlink/client.ts';
 import { SeedLinkProtocolError } from '../../src/ingest/seedlink/errors.ts';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { formatV3Time, formatV4Time } from '../../src/ingest/seedlink/wire.ts';
@@ -14,9 +13,9 @@ import {
   hex,
   memoryLogger,
   record,
-  silentLogger,
   startServer,
   tempDir,
+  testClient,
   until,
 } from '../helpers/seedlink-server.ts';
 import { skipUnlessShared } from '../helpers/shared.ts';
@@ -27,16 +26,6 @@ import { skipUnlessShared } from '../helpers/shared.ts';
  */
 
 const skip = skipUnlessShared(...DEV_DATA);
-
-function client(options: Partial<SeedLinkClientOptions> & Pick<SeedLinkClientOptions, 'url'>) {
-  return new SeedLinkClient({
-    stations: [{ network: 'XX', station: 'DEV1' }],
-    logger: silentLogger,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 50, jitter: 0 },
-    stateFlushIntervalMs: 20,
-    ...options,
-  });
-}
 
 /** A raw TCP conversation: what the server answered to `text` within `waitMs`. */
 async function converse(
@@ -188,7 +177,7 @@ t.test(
           },
         }),
       );
-      const c = client({ url: server.tcpUrl, protocol: '4.0', stateFile });
+      const c = testClient({ url: server.tcpUrl, protocol: '4.0', stateFile });
       const got = record(c);
       c.start();
       // The v3 sequence means nothing to v4: by the time of the saved packet (DATA ALL), from it on.
@@ -220,7 +209,7 @@ t.test('a server that sends an endless line during the handshake is dropped at o
   await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
   t.teardown(() => endless.close());
   const port = (endless.address() as { port: number }).port;
-  const c = client({ url: `tcp://127.0.0.1:${port}`, reconnect: { initialDelayMs: 60_000 } });
+  const c = testClient({ url: `tcp://127.0.0.1:${port}`, reconnect: { initialDelayMs: 60_000 } });
   const got = record(c);
   c.start();
   await until(() => got.events.some((e) => e.type === 'disconnected'), 3000, 'the client to give up');
@@ -247,7 +236,7 @@ t.test(
     t.teardown(() => server.kill());
     await new RecordFeed(ring, records).start().done;
     const { logger, entries } = memoryLogger();
-    const c = client({ url: server.tcpUrl, protocol: '4.0', logger, startUs: 0 });
+    const c = testClient({ url: server.tcpUrl, protocol: '4.0', logger, startUs: 0 });
     const got = record(c);
     c.start();
     await until(() => got.packets.length >= 29, 5000, 'the packets after the bad one');

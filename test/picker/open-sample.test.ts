@@ -7,15 +7,7 @@ import {
   type PhasePickerState,
   pushProbabilities,
 } from '../../src/picker/phase-picker.ts';
-
-/** A deterministic pseudo-random generator, so failures reproduce. */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { lcg } from '../stream/marbles.ts';
 
 const L = 60;
 const STRIDE = 30;
