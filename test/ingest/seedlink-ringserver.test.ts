@@ -256,3 +256,34 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a server that refuses the time: the next packet on, with a warning',
+  { skip, timeout: 10_000 },
+  async (t) => {
+    const records = await devRecords(20);
+    const { ring, server } = await startServer();
+    t.teardown(() => server.kill());
+    await new RecordFeed(ring, records.slice(0, 10)).start().done;
+    const { logger, entries } = memoryLogger();
+    // 3.1 refuses a TIME in the future, as it would refuse one from an untrusted client.
+    const c = testClient({
+      url: server.tcpUrl,
+      protocol: '3.1',
+      logger,
+      startUs: (Date.now() + 3_600_000) * 1000,
+    });
+    const got = record(c);
+    c.start();
+    await until(() => server.streamingCount === 1, 5000, 'the handshake');
+    await new RecordFeed(ring, records.slice(10)).start().done;
+    await until(() => got.packets.length >= 10, 5000, 'the new packets');
+    await c.stop();
+    t.same(
+      got.packets.map((p) => hex(p.recordBytes)),
+      records.slice(10).map(hex),
+      'the packets after the connection',
+    );
+    t.ok(entries.some((l) => l.level === 40 && /refused resuming by time/.test(l.msg)));
+  },
+);

@@ -336,6 +336,14 @@ export class SeedLinkSession {
       );
       dataCommand = formatDataCommand(this.protocol, { lastSequence: item.resume.lastSequence });
       reply = await this.command(dataCommand);
+    } else if (!reply.startsWith('OK') && item.resume.timeUs !== undefined) {
+      // Time windows refused (not offered, or not to this client): the data since then cannot be had.
+      logger.warn(
+        { server, station: item.label, command: dataCommand, reply },
+        'SeedLink server refused resuming by time: starting with the next packet, the data before it are lost',
+      );
+      dataCommand = 'DATA';
+      reply = await this.command(dataCommand);
     }
     if (!reply.startsWith('OK')) {
       const error = new SeedLinkCommandError({ server, command: dataCommand, stationKey: item.label, reply });
