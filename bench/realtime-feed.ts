@@ -14,7 +14,7 @@
 import { UsageError } from '../src/errors.ts';
 import { encodeMseed } from '../src/ingest/mseed/index.ts';
 import { readRecordSpan } from '../src/ingest/seedlink/record-header.ts';
-import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../src/ingest/seedlink/server.ts';
+import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../test/helpers/seedlink/server.ts';
 import { benchStationCode, loadDevRecord, spreadFraction, stationSeries } from './archive-builder.ts';
 import { percentile } from './pipeline-measure.ts';
 

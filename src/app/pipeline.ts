@@ -25,6 +25,7 @@ export interface PipelineHooks {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
+  onOpenSample?: PickPhasesOptions['onOpenSample'];
   /** Sensor axes from station metadata (StationXML), to rotate Z12 stations to ZNE. */
   sensorAxes?: StationWindowsOptions['sensorAxes'];
   /** A pick with its station's coordinates, from station metadata. */
@@ -94,6 +95,7 @@ export function pickPipeline(
       pickerOptions: (key) => pickerOptionsFor(card, config, key),
       onBatch: hooks.onBatch,
       onProbabilities: hooks.onProbabilities,
+      onOpenSample: hooks.onOpenSample,
     }),
     hooks.locate ? map(hooks.locate) : identity,
   );

@@ -18,6 +18,15 @@ import { pageStreams } from '../web/page-streams.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { PipelineHooks } from './pipeline.ts';
 
+/** A part of the process that reports to /healthz (a problem makes it degraded) and /metrics. */
+export interface HealthSource {
+  /** The key of its report in /healthz. */
+  readonly name: string;
+  problems(): string[];
+  report(): Record<string, unknown>;
+  register(registry: PipelineMetrics['registry']): void;
+}
+
 /**
  * Every place picks go, opened from the config: the pick file (always), InfluxDB, the WebSocket
  * rebroadcast, and the HTTP server with /healthz and /metrics. The pipeline calls `write` for each
@@ -30,6 +39,7 @@ export class PickSinks {
   private readonly metrics: PipelineMetrics;
   private server: SinkHttpServer | undefined;
   private stationsTimer: NodeJS.Timeout | undefined;
+  private readonly healthSources: HealthSource[] = [];
 
   private constructor(
     private readonly config: Config,
@@ -190,6 +200,12 @@ export class PickSinks {
     await this.file.write(pick);
   }
 
+  /** Adds `source`'s problems and report to /healthz and its series to /metrics. */
+  addHealthSource(source: HealthSource): void {
+    this.healthSources.push(source);
+    source.register(this.metrics.registry);
+  }
+
   /** A replay's progress, for the live page. */
   progress(progress: ReplayProgress): void {
     this.page?.progress(progress);
@@ -210,6 +226,7 @@ export class PickSinks {
     ) {
       problems.push('the InfluxDB spool is full');
     }
+    for (const source of this.healthSources) problems.push(...source.problems());
     return {
       status: problems.length === 0 ? 'ok' : 'degraded',
       problems,
@@ -217,6 +234,7 @@ export class PickSinks {
       picks: this.file.written,
       ...(influx && { influx }),
       ...(this.broadcaster && { websocket: this.broadcaster.stats() }),
+      ...Object.fromEntries(this.healthSources.map((source) => [source.name, source.report()])),
     };
   }
 

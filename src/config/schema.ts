@@ -11,15 +11,38 @@ const phaseThresholds = z.record(z.string(), z.number().min(0).max(1));
 const seedlinkServer = z.strictObject({
   /** `host:port`, `tcp://host:port` or `ws://host:port/path` (SeedLink over WebSocket). */
   url: z.string().min(1),
-  /** Stations to ask for: `NET.STA` with ? and * wildcards, optionally `NET.STA:SELECTORS` (e.g. `XX.DEV1:00HH?`). */
+  /**
+   * Stations to ask for: `NET.STA` with ? and * wildcards, optionally `NET.STA:LOC.CHA,...` selecting
+   * streams (e.g. `XX.DEV1:00.HH?`; a channel alone, `XX.DEV1:HH?`, means any location).
+   */
   stations: z
-    .array(z.string().regex(/^[^.\s:]+\.[^.\s:]+(:.+)?$/, 'a station is NET.STA, e.g. XX.DEV1 or XX.*'))
+    .array(
+      z
+        .string()
+        .regex(
+          /^[^.\s:]+\.[^.\s:]+(:([A-Z0-9?*-]{0,2}\.)?[A-Z0-9?*]{1,3}(,([A-Z0-9?*-]{0,2}\.)?[A-Z0-9?*]{1,3})*)?$/i,
+          'a station is NET.STA, e.g. XX.DEV1 or XX.*, optionally with streams NET.STA:LOC.CHA,... (XX.DEV1:00.HH?): a channel has at most 3 characters',
+        ),
+    )
     .min(1),
   protocol: z.enum(['auto', '3.1', '4.0']).default('auto'),
-  /** Where the last sequence number per station is kept, so that a restart resumes where it stopped. */
+  /**
+   * Where the resume point per station is kept (docs/seedlink.md): a restart asks again for the data
+   * whose picks were not final yet, so nothing is lost and nothing written twice.
+   */
   stateFile: z.string().optional(),
+  /**
+   * Backfill: a station the state file does not know starts with the data from this time (ISO 8601),
+   * as far as the server's ring still holds it. Without it, a new station starts with the next packet.
+   */
+  start: z
+    .string()
+    .refine((text) => Number.isFinite(Date.parse(text)), 'an ISO 8601 time, e.g. 2026-01-01T00:00:00Z')
+    .optional(),
   /** Reconnect when nothing (not even a keepalive) came for this long. */
   idleTimeoutS: z.number().positive().default(300),
+  /** A station without data for this long is silent: /healthz says so, and the log once. */
+  silentAfterS: z.number().positive().default(60),
 });
 
 /** InfluxDB 1.x: picks (and optionally station health) through a durable spool (docs/sinks.md). */

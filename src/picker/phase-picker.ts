@@ -81,6 +81,22 @@ export function flushPhasePicker(state: PhasePickerState): PhasePickerResult {
   return track({ ...state, stitch }, finished, true);
 }
 
+/**
+ * The first sample whose peaks may still come: every peak before it has been handed out (the stitched
+ * samples before it are final and their candidates' clusters closed). A run that stops here and picks
+ * the same windows again from far enough before it gives the same peaks from it on. Null before the
+ * first window.
+ */
+export function firstOpenSample(state: PhasePickerState): number | null {
+  if (state.stitch.start === null) return null;
+  // The last finished sample can still become a candidate once its right neighbour is in.
+  let open = state.stitch.start - 1;
+  for (const tracker of Object.values(state.trackers)) {
+    if (tracker.indices.length > 0) open = Math.min(open, tracker.indices[0]);
+  }
+  return open;
+}
+
 function track(state: PhasePickerState, finished: StitchedSegment | null, flush: boolean): PhasePickerResult {
   const classes = state.classes.length;
   const trackers: Record<string, PeakTrackerState> = {};

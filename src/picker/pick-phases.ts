@@ -1,9 +1,10 @@
-import { concat, concatMap, defer, from, type Observable, type OperatorFunction } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, type Observable, type OperatorFunction } from 'rxjs';
 import type { InferenceEngine } from '../engine/engine.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
 import {
   createPhasePicker,
+  firstOpenSample,
   flushPhasePicker,
   type PhasePickerOptions,
   type PhasePickerResult,
@@ -31,6 +32,11 @@ export interface PickPhasesOptions {
     samplingRate: number,
     segment: StitchedSegment,
   ) => void;
+  /**
+   * After the picks of a batch went downstream: for each station in it, the first sample whose picks
+   * may still come (`firstOpenSample`). What resumes a restarted run (docs/seedlink.md).
+   */
+  onOpenSample?: (station: StationWindow['station'], samplingRate: number, sample: number) => void;
 }
 
 /**
@@ -99,6 +105,19 @@ export function pickPhases(
       return picks;
     };
 
+    /** Tells `onOpenSample` where the stations of `keys` stand, once their picks are downstream. */
+    const reportOpen = (keys: () => Iterable<string>) =>
+      defer(() => {
+        if (options.onOpenSample) {
+          for (const key of keys()) {
+            const open = firstOpenSample(pickers.get(key)!);
+            const station = stations.get(key)!;
+            if (open !== null) options.onOpenSample(station.id, station.rate, open);
+          }
+        }
+        return EMPTY;
+      });
+
     // A stream that ends without closing a station's segment still gives that station's last picks.
     const flushAll = defer(() => {
       const picks: Pick[] = [];
@@ -122,8 +141,20 @@ export function pickPhases(
       return from(picks);
     });
     return concat(
-      batches.pipe(concatMap((batch) => from(run(batch)).pipe(concatMap((picks) => from(picks))))),
+      batches.pipe(
+        concatMap((batch) =>
+          from(run(batch)).pipe(
+            concatMap((picks) =>
+              concat(
+                from(picks),
+                reportOpen(() => new Set(batch.map((w) => stationKey(w.station)))),
+              ),
+            ),
+          ),
+        ),
+      ),
       flushAll,
+      reportOpen(() => pickers.keys()),
     );
   };
 }

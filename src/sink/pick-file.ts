@@ -1,5 +1,14 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  truncateSync,
+  type WriteStream,
+  writeSync,
+} from 'node:fs';
 import type { Pick } from '../picker/pick.ts';
 
 /** The columns of a pick line, in order (CSV header; JSON lines carry the same keys). */
@@ -32,34 +41,90 @@ function csvCell(value: string): string {
 }
 
 /**
- * Picks to a file (or standard output with `-`), one a line, in arrival order. Writes are awaited
- * when the stream's buffer is full, so a slow disk slows the writer and loses nothing.
+ * Picks to a file (or standard output with `-`), one a line, in arrival order.
+ *
+ * With `append` (live picking) the file is continued, not emptied: the ids it already holds are read
+ * first and a pick with one of them is not written again, so a run restarted after a crash, which
+ * derives again the picks of the data it had not finished, writes each pick once. A line cut short by
+ * the crash is dropped. Each pick is written with one synchronous write, so a pick that `write`
+ * accepted survives the process being killed the next moment (the resume point depends on it).
+ * Without `append` (replay) the file starts empty and writes go through a buffered stream, whose
+ * buffer, when full, slows the writer and loses nothing.
  */
 export class PickFile {
-  private readonly out: WriteStream | NodeJS.WriteStream;
+  private readonly out: WriteStream | NodeJS.WriteStream | undefined;
+  private readonly fd: number | undefined;
+  private readonly ids = new Set<string>();
   private count = 0;
+  private skippedCount = 0;
 
   constructor(
     private readonly path: string,
     private readonly format: PickFormat,
+    options: { append?: boolean } = {},
   ) {
+    if (options.append && path !== '-') {
+      const kept = this.readExisting();
+      this.fd = openSync(path, 'a');
+      if (format === 'csv' && kept === 0) writeSync(this.fd, `${PICK_COLUMNS.join(',')}\n`);
+      return;
+    }
     this.out = path === '-' ? process.stdout : createWriteStream(path);
     if (format === 'csv') this.out.write(`${PICK_COLUMNS.join(',')}\n`);
   }
 
+  /** Picks written by this process. */
   get written(): number {
     return this.count;
   }
 
+  /** Picks not written because the file already held their id. */
+  get skipped(): number {
+    return this.skippedCount;
+  }
+
   async write(pick: Pick): Promise<void> {
+    if (this.fd !== undefined) {
+      if (this.ids.has(pick.id)) {
+        this.skippedCount++;
+        return;
+      }
+      this.ids.add(pick.id);
+      this.count++;
+      writeSync(this.fd, formatPick(pick, this.format));
+      return;
+    }
     this.count++;
-    if (!this.out.write(formatPick(pick, this.format))) await once(this.out, 'drain');
+    if (!this.out!.write(formatPick(pick, this.format))) await once(this.out!, 'drain');
   }
 
   async close(): Promise<void> {
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      return;
+    }
     if (this.path === '-') return;
     const out = this.out as WriteStream;
     out.end();
     await once(out, 'finish');
   }
+
+  /** Reads the ids of an existing file, cutting a last line that a crash left unfinished; returns its lines. */
+  private readExisting(): number {
+    if (!existsSync(this.path)) return 0;
+    const text = readFileSync(this.path, 'utf8');
+    const complete = text.lastIndexOf('\n') + 1;
+    if (complete < text.length) truncateSync(this.path, Buffer.byteLength(text.slice(0, complete)));
+    const lines = text.slice(0, complete).split('\n').filter(Boolean);
+    for (const line of lines) {
+      const id = this.format === 'jsonl' ? (JSON.parse(line) as { id?: string }).id : lastCsvCell(line);
+      if (id !== undefined && id !== 'id') this.ids.add(id);
+    }
+    return lines.length;
+  }
+}
+
+/** The last cell of a CSV line of PICK_COLUMNS: the id, which never needs quotes. */
+function lastCsvCell(line: string): string {
+  return line.slice(line.lastIndexOf(',') + 1);
 }

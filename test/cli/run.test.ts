@@ -2,14 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import {
-  loadRecordFiles,
-  RecordFeed,
-  SeedLinkRing,
-  SeedLinkServer,
-} from '../../src/ingest/seedlink/server.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
+import { loadRecordFiles, RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
 import { silentLogger } from '../helpers/seedlink-server.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 

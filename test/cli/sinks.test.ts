@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../../src/ingest/seedlink/server.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { freePort, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
+import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
 import { devRecords, silentLogger, until } from '../helpers/seedlink-server.ts';
 import { skipUnlessShared } from '../helpers/shared.ts';
 

@@ -20,9 +20,27 @@ t.test('the example config is valid and its values are the defaults', async (t) 
       protocol: 'auto',
       stateFile: 'phasestream-seedlink.state.json',
       idleTimeoutS: 300,
+      silentAfterS: 60,
     },
   ]);
 });
+
+t.test(
+  'stream selectors: LOC.CHA, at most 3 channel characters (00HH? would select nothing on 4.0)',
+  async (t) => {
+    const stations = (list: string[]) => checkConfig({ seedlink: [{ url: 'x:1', stations: list }] });
+    t.same(stations(['XX.DEV1:00.HH?', 'XX.DEV2:HH?,--.BHZ']).seedlink[0].stations, [
+      'XX.DEV1:00.HH?',
+      'XX.DEV2:HH?,--.BHZ',
+    ]);
+    t.throws(() => stations(['XX.DEV1:00HH?']), /at most 3 characters/);
+    t.throws(() => stations(['XX.DEV1:00.HHZZ']), /at most 3 characters/);
+    t.throws(
+      () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['XX.A'], start: 'yesterday' }] }),
+      /ISO 8601/,
+    );
+  },
+);
 
 t.test("the example's commented sinks block, uncommented, holds each sink's defaults", async (t) => {
   const text = readFileSync(join(repoRoot, 'config', 'example.yaml'), 'utf8');

@@ -1,20 +1,22 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { filter, firstValueFrom } from 'rxjs';
-import type {
+import {
   SeedLinkClient,
-  SeedLinkClientEvent,
-  SeedLinkPacket,
+  type SeedLinkClientEvent,
+  type SeedLinkClientOptions,
+  type SeedLinkPacket,
 } from '../../src/ingest/seedlink/client.ts';
+import type { Logger } from '../../src/log.ts';
 import {
   loadRecordFiles,
   SeedLinkRing,
   SeedLinkServer,
   type SeedLinkServerOptions,
-} from '../../src/ingest/seedlink/server.ts';
-import type { Logger } from '../../src/log.ts';
+} from './seedlink/server.ts';
 import { sharedPath } from './shared.ts';
 
 export const DEV_DATA = ['data', 'continuous-dev'] as const;
@@ -102,4 +104,26 @@ export async function tempDir(t: { teardown(fn: () => Promise<void>): void }): P
   const dir = await mkdtemp(join(tmpdir(), 'seedlink-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A TCP port nobody listens on right now (for a server a test starts later, or one that refuses). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A client of XX.DEV1 that logs nothing, reconnects within tens of milliseconds and saves its state often. */
+export function testClient(
+  options: Partial<SeedLinkClientOptions> & Pick<SeedLinkClientOptions, 'url'>,
+): SeedLinkClient {
+  return new SeedLinkClient({
+    stations: [{ network: 'XX', station: 'DEV1' }],
+    logger: silentLogger,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 50, jitter: 0 },
+    stateFlushIntervalMs: 20,
+    ...options,
+  });
 }

@@ -2,8 +2,8 @@ import t from 'tap';
 import { SeedLinkClient, type SeedLinkClientOptions } from '../../src/ingest/seedlink/client.ts';
 import { SeedLinkCommandError, SeedLinkUnsupportedError } from '../../src/ingest/seedlink/errors.ts';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
-import { RecordFeed, SeedLinkRing } from '../../src/ingest/seedlink/server.ts';
 import type { SeedLinkProtocolVersion } from '../../src/ingest/seedlink/wire.ts';
+import { RecordFeed, SeedLinkRing } from '../helpers/seedlink/server.ts';
 import {
   DEV_DATA,
   devRecords,

@@ -226,35 +226,63 @@ t.test('HELLO capabilities and protocol choice', async (t) => {
   t.throws(() => parseHello('HTTP/1.1 400 Bad Request', ''), SeedLinkProtocolError);
 });
 
-t.test('DATA commands resume after the last sequence, with the time; servers read them back', async (t) => {
-  const timeUs = T0_US + 4_230_000;
-  t.equal(formatDataCommand('4.0', {}), 'DATA');
-  t.equal(formatDataCommand('4.0', { lastSequence: 41n, timeUs }), 'DATA 42 2011-03-31T00:00:04.230000Z');
-  t.equal(formatDataCommand('4.0', { lastSequence: 41n }), 'DATA 42');
-  t.equal(formatDataCommand('4.0', { timeUs }), 'DATA -1 2011-03-31T00:00:04.230000Z');
-  t.equal(formatDataCommand('3.1', {}), 'DATA');
-  t.equal(formatDataCommand('3.1', { lastSequence: 0x1234n, timeUs }), 'DATA 001235 2011,03,31,00,00,04');
-  t.equal(formatDataCommand('3.1', { lastSequence: 0xffffffn }), 'DATA 000000', 'wraps at 24 bits');
-  t.equal(formatDataCommand('3.1', { timeUs }), 'TIME 2011,03,31,00,00,04');
+t.test(
+  'DATA commands as ringserver takes them: after a packet with its start, by time with TIME or DATA ALL',
+  async (t) => {
+    const timeUs = T0_US + 4_230_000;
+    t.equal(formatDataCommand('4.0', {}), 'DATA');
+    t.equal(
+      formatDataCommand('4.0', { lastSequence: 41n, lastStartTimeUs: timeUs }),
+      'DATA 42 2011-03-31T00:00:04.230000Z',
+      'the next sequence and the start of the last packet received',
+    );
+    t.equal(formatDataCommand('4.0', { lastSequence: 41n }), 'DATA 42');
+    t.equal(
+      formatDataCommand('4.0', { timeUs }),
+      'DATA ALL 2011-03-31T00:00:04.230000Z',
+      'time only on 4.0: DATA ALL, never DATA -1 (ringserver: "Invalid sequence number")',
+    );
+    t.equal(formatDataCommand('3.1', {}), 'DATA');
+    t.equal(
+      formatDataCommand('3.1', { lastSequence: 0x1234n, lastStartTimeUs: timeUs }),
+      'DATA 001235 2011,03,31,00,00,04',
+    );
+    t.equal(formatDataCommand('3.1', { lastSequence: 0xffffffn }), 'DATA 000000', 'wraps at 24 bits');
+    t.equal(formatDataCommand('3.1', { timeUs }), 'TIME 2011,03,31,00,00,04', 'time only on 3.1: TIME');
 
-  t.same(parseDataArguments(['001235', '2011,03,31,00,00,04'], '3.1'), {
-    sequence: 0x1235n,
-    lowBitsOnly: true,
-    startTimeUs: T0_US + 4_000_000,
-    endTimeUs: undefined,
-  });
-  t.same(parseDataArguments(['42', '2011-03-31T00:00:04.230000Z'], '4.0'), {
-    sequence: 42n,
-    lowBitsOnly: false,
-    startTimeUs: timeUs,
-    endTimeUs: undefined,
-  });
-  t.equal(parseDataArguments(['-1'], '4.0').sequence, undefined);
-  t.equal(parseDataArguments([], '3.1').sequence, undefined);
-  t.throws(() => parseDataArguments(['12AB'], '4.0'), SeedLinkProtocolError);
-  t.throws(() => parseDataArguments(['1234567'], '3.1'), SeedLinkProtocolError);
-  t.throws(() => parseDataArguments(['42', 'noon'], '4.0'), /bad time/);
-});
+    t.same(parseDataArguments(['001235', '2011,03,31,00,00,04'], '3.1'), {
+      sequence: 0x1235n,
+      all: false,
+      lowBitsOnly: true,
+      startTimeUs: T0_US + 4_000_000,
+      endTimeUs: undefined,
+    });
+    t.same(parseDataArguments(['42', '2011-03-31T00:00:04.230000Z'], '4.0'), {
+      sequence: 42n,
+      all: false,
+      lowBitsOnly: false,
+      startTimeUs: timeUs,
+      endTimeUs: undefined,
+    });
+    t.same(parseDataArguments(['ALL', '2011-03-31T00:00:04.230000Z'], '4.0'), {
+      sequence: undefined,
+      all: true,
+      lowBitsOnly: false,
+      startTimeUs: timeUs,
+      endTimeUs: undefined,
+    });
+    t.throws(
+      () => parseDataArguments(['-1'], '4.0'),
+      /Invalid sequence number/,
+      'ringserver refuses DATA -1',
+    );
+    t.equal(parseDataArguments([], '3.1').sequence, undefined);
+    t.throws(() => parseDataArguments(['12AB'], '4.0'), SeedLinkProtocolError);
+    t.throws(() => parseDataArguments(['1234567'], '3.1'), SeedLinkProtocolError);
+    t.throws(() => parseDataArguments(['42', 'noon'], '4.0'), /bad time/);
+    t.throws(() => parseDataArguments(['1', '2011,03,31,00,00,04', 'x'], '3.1'), /Too many arguments/);
+  },
+);
 
 t.test('reconnect backoff: exponential, capped, minus up to `jitter` of it', async (t) => {
   const o = DEFAULT_BACKOFF; // 1 s, x2, 60 s cap, jitter 0.5
@@ -274,31 +302,60 @@ t.test('resume state: atomic writes, resume points, and what does not carry over
 
   const empty = await SeedLinkResumeState.load(path, server, silentLogger);
   t.same(empty.stationKeys(), [], 'a missing file is an empty state');
-  empty.record('XX_DEV1', 41n, '4.0', { key: '00.HHZ', endTimeUs: T0_US + 9_000_000 });
-  empty.record('XX_DEV1', 42n, '4.0', { key: '00.HHN', endTimeUs: T0_US + 8_000_000 });
-  empty.record('XX_DEV2', 0xfffffen, '3.1', { key: '00.HHZ', endTimeUs: T0_US });
+  empty.record('XX_DEV1', 41n, '4.0', T0_US + 9_000_000);
+  empty.record('XX_DEV1', 42n, '4.0', T0_US + 8_000_000);
+  empty.record('XX_DEV2', 0xfffffen, '3.1', T0_US);
+  t.same(
+    empty.resumePoint('XX_DEV1', '4.0'),
+    { lastSequence: 42n, lastStartTimeUs: T0_US + 8_000_000 },
+    'within the process: after the last packet, with its start time',
+  );
   await empty.flush();
   t.same(await readdir(join(dir, 'sub')), ['state.json'], 'no temporary file left behind');
 
   const loaded = await SeedLinkResumeState.load(path, server, silentLogger);
-  t.same(
-    loaded.resumePoint('XX_DEV1', '4.0'),
-    { lastSequence: 42n, timeUs: T0_US + 8_000_000 },
-    'earliest stream end',
-  );
-  t.equal(loaded.lastEndTimeUs('XX_DEV1'), T0_US + 9_000_000);
-  t.same(loaded.resumePoint('XX_DEV2', '3.1'), { lastSequence: 0xfffffen, timeUs: T0_US });
+  t.same(loaded.resumePoint('XX_DEV1', '4.0'), { lastSequence: 42n, lastStartTimeUs: T0_US + 8_000_000 });
+  t.same(loaded.resumePoint('XX_DEV2', '3.1'), { lastSequence: 0xfffffen, lastStartTimeUs: T0_US });
   t.same(
     loaded.resumePoint('XX_DEV2', '4.0'),
-    { lastSequence: undefined, timeUs: T0_US },
-    'a v3 sequence means nothing in v4',
+    { timeUs: T0_US },
+    'a v3 sequence means nothing in v4: by time',
   );
   t.same(loaded.resumePoint('XX_NONE', '4.0'), {});
+  t.same(
+    [...loaded.positions(['XX_DEV1', 'XX_DEV2'], '4.0')],
+    [
+      ['XX_DEV1', { timeUs: T0_US + 8_000_000 }],
+      ['XX_DEV2', { timeUs: T0_US }],
+    ],
+    'one station by time: all by time (ringserver positions a connection once)',
+  );
 
-  const elsewhere = await SeedLinkResumeState.load(path, 'tcp://other:18000', silentLogger);
-  t.same(elsewhere.resumePoint('XX_DEV1', '4.0'), { lastSequence: undefined, timeUs: T0_US + 8_000_000 });
-  elsewhere.record('XX_DEV1', 7n, '4.0');
-  t.equal(elsewhere.resumePoint('XX_DEV1', '4.0').lastSequence, 7n, 'new sequences from this server apply');
+  const respelled = await SeedLinkResumeState.load(path, 'tcp://localhost:18000', silentLogger);
+  t.same(
+    respelled.resumePoint('XX_DEV1', '4.0'),
+    { lastSequence: 42n, lastStartTimeUs: T0_US + 8_000_000 },
+    'another spelling of the server keeps the state',
+  );
+
+  const backfill = await SeedLinkResumeState.load(path, server, silentLogger, {
+    startUs: T0_US - 60_000_000,
+    tracksProcessing: true,
+  });
+  t.same(backfill.resumePoint('XX_NEW', '4.0'), { timeUs: T0_US - 60_000_000 }, 'a new station backfills');
+  backfill.record('XX_NEW', 5n, '4.0', T0_US - 61_000_000);
+  t.equal(backfill.resumeTimeUs('XX_NEW'), T0_US - 60_000_000, 'its resume time starts at the backfill');
+  backfill.markProcessed('XX_NEW', { resumeTimeUs: T0_US, doneUntilUs: T0_US + 30_000_000 });
+  backfill.markProcessed('XX_NEW', { resumeTimeUs: T0_US - 5, doneUntilUs: T0_US });
+  t.equal(backfill.resumeTimeUs('XX_NEW'), T0_US, 'only forward');
+  await backfill.flush();
+  const restarted = await SeedLinkResumeState.load(path, server, silentLogger, { tracksProcessing: true });
+  t.same(
+    restarted.resumePoint('XX_NEW', '4.0'),
+    { timeUs: T0_US },
+    'a restart asks again from the resume time',
+  );
+  t.equal(restarted.doneUntilUs('XX_NEW'), T0_US + 30_000_000);
 
   await writeFileAtomic(path, '{"version": 1, "stations": 3}');
   const error = await SeedLinkResumeState.load(path, server, silentLogger).catch((e: unknown) => e);

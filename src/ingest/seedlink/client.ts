@@ -4,6 +4,7 @@ import { type Logger, log } from '../../log.ts';
 import {
   SeedLinkCommandError,
   SeedLinkConfigError,
+  SeedLinkProtocolError,
   SeedLinkStateError,
   SeedLinkUnsupportedError,
 } from './errors.ts';
@@ -50,6 +51,15 @@ export interface SeedLinkClientOptions {
   protocol?: 'auto' | SeedLinkProtocolVersion;
   /** Resume state (JSON, written atomically); without it the client resumes only within its own lifetime. */
   stateFile?: string;
+  /**
+   * The resume state, already loaded (by a consumer that marks what it processed, see state.ts);
+   * `stateFile` is then not read again.
+   */
+  state?: SeedLinkResumeState;
+  /** Backfill: stations the state does not know start with the data from this time (epoch µs). */
+  startUs?: number;
+  /** A packet whose header breaks on this many connections in a row is skipped with an error. Default 3. */
+  maxPacketTries?: number;
   /** The state file is written at most this often while packets arrive, and at stop. Default 1000. */
   stateFlushIntervalMs?: number;
   reconnect?: Partial<BackoffOptions>;
@@ -161,18 +171,25 @@ export class SeedLinkClient {
     const server = this.endpoint.url;
     let state: SeedLinkResumeState | undefined;
     try {
-      state = await SeedLinkResumeState.load(this.options.stateFile, server, this.logger);
+      state =
+        this.options.state ??
+        (await SeedLinkResumeState.load(this.options.stateFile, server, this.logger, {
+          startUs: this.options.startUs,
+        }));
       let attempt = 0;
+      const badPacket = { sequence: undefined as bigint | undefined, tries: 0 };
       while (!this.stopping) {
         this.emit({ type: 'connecting', server, attempt });
         const end = await this.connectOnce(state);
         if ((end.packets ?? 0) > 0) attempt = 0;
         if (this.stopping) break;
+        this.skipPoisonPacket(state, end.error, badPacket);
         this.emit({ type: 'disconnected', server, reason: end.reason, error: end.error });
         const delayMs = backoffDelayMs(attempt, this.backoff, (this.options.random ?? Math.random)());
         attempt++;
+        // The reason in a word, without a stack: losing a server is an operating condition, not a bug.
         this.logger.warn(
-          { server, reason: end.reason, err: end.error, attempt, delayMs },
+          { server, reason: end.reason, error: end.error?.message, attempt, delayMs },
           'SeedLink connection lost, reconnecting',
         );
         this.emit({ type: 'reconnecting', server, attempt, delayMs });
@@ -196,6 +213,42 @@ export class SeedLinkClient {
     } finally {
       this.eventSubject.complete();
     }
+  }
+
+  /**
+   * A packet whose header breaks the connection at the same sequence `maxPacketTries` times in a row
+   * would stall its station forever: it is taken as received (the next connection asks for the packet
+   * after it, by sequence alone) and reported as an error.
+   */
+  private skipPoisonPacket(
+    state: SeedLinkResumeState,
+    error: Error | undefined,
+    bad: { sequence: bigint | undefined; tries: number },
+  ): void {
+    const sequence = error instanceof SeedLinkProtocolError ? error.sequence : undefined;
+    if (sequence === undefined || error === undefined) {
+      bad.sequence = undefined;
+      bad.tries = 0;
+      return;
+    }
+    bad.tries = bad.sequence === sequence ? bad.tries + 1 : 1;
+    bad.sequence = sequence;
+    const maxTries = this.options.maxPacketTries ?? 3;
+    const station = (error as SeedLinkProtocolError).stationKey;
+    if (bad.tries < maxTries || station === undefined) return;
+    this.logger.error(
+      {
+        server: this.endpoint.url,
+        station,
+        sequence: String(sequence),
+        tries: bad.tries,
+        error: error.message,
+      },
+      'SeedLink packet broke the connection on every try: skipped, its data are lost',
+    );
+    state.skip(station, sequence);
+    bad.sequence = undefined;
+    bad.tries = 0;
   }
 
   /** One connection, start to end; throws only what reconnecting cannot mend. */

@@ -36,8 +36,24 @@ export class SeedLinkCommandError extends SeedLinkError {
   }
 }
 
-/** The server sent bytes that are not SeedLink (bad packet signature, impossible length, garbled reply). */
-export class SeedLinkProtocolError extends SeedLinkError {}
+/**
+ * The server sent bytes that are not SeedLink (bad packet signature, impossible length, garbled reply,
+ * an endless line). `sequence` and `stationKey` are the bad packet's, when its header said them.
+ */
+export class SeedLinkProtocolError extends SeedLinkError {
+  readonly sequence: bigint | undefined;
+  /** NET_STA of the bad packet, when its header said it. */
+  readonly stationKey: string | undefined;
+
+  constructor(
+    message: string,
+    options: { sequence?: bigint; stationKey?: string; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.sequence = options.sequence;
+    this.stationKey = options.stationKey;
+  }
+}
 
 /** The server does not offer what the client was told to use (protocol version, WebSocket subprotocol). */
 export class SeedLinkUnsupportedError extends SeedLinkError {}

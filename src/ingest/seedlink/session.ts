@@ -1,10 +1,11 @@
 import type { Logger } from '../../log.ts';
 import { SeedLinkCommandError, SeedLinkProtocolError, SeedLinkUnsupportedError } from './errors.ts';
 import { type RecordSpan, readRecordSpan } from './record-header.ts';
-import type { ResumePoint, SeedLinkResumeState } from './state.ts';
+import type { SeedLinkResumeState } from './state.ts';
 import type { SeedLinkTransport } from './transport.ts';
 import {
   chooseProtocol,
+  type DataPosition,
   formatDataCommand,
   globToRegExp,
   hasWildcard,
@@ -72,11 +73,13 @@ export type SeedLinkClientEvent =
       receivedSequence: bigint;
       /** Sequence numbers skipped; they include packets of streams the selectors leave out. */
       skippedSequences: bigint;
-      /** End of the last record received before, and start of the first one after. */
-      lastEndTimeUs?: number;
+      /** Start of the last record received before, and of the first one after. */
+      lastStartTimeUs?: number;
       resumedStartTimeUs?: number;
     }
-  | { type: 'command-error'; error: SeedLinkCommandError };
+  | { type: 'command-error'; error: SeedLinkCommandError }
+  /** A packet of `stationKey` arrived (for health: last packet age per connection and station). */
+  | { type: 'packet'; stationKey: string; sequence: bigint; startTimeUs?: number };
 
 export type SessionEndReason = 'closed' | 'idle' | 'stopped' | 'protocol-error';
 
@@ -112,14 +115,17 @@ interface PlanItem {
   /** NET_STA, or the pattern for a wildcard request. */
   label: string;
   selectors: string[];
-  resume: ResumePoint;
+  resume: DataPosition;
   /** Added from the resume state (a station a wildcard request matched before), not from the options. */
   fromState: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
-/** A text reply in the data phase longer than this is garbage, not a reply. */
-const MAX_REPLY_LENGTH = 1024;
+/**
+ * A text line longer than this is garbage, not a reply (ringserver's longest, HELLO's, fits in 400
+ * bytes): without a bound, a server sending one endless line would be buffered and rescanned forever.
+ */
+export const MAX_LINE_LENGTH = 4096;
 
 function splitStationKey(key: string): { network: string; station: string } {
   const at = key.indexOf('_');
@@ -320,7 +326,7 @@ export class SeedLinkSession {
     let reply = await this.command(dataCommand);
     if (
       !reply.startsWith('OK') &&
-      item.resume.timeUs !== undefined &&
+      item.resume.lastStartTimeUs !== undefined &&
       item.resume.lastSequence !== undefined
     ) {
       // Servers that keep time windows from untrusted clients (SeisComP's default) refuse the time.
@@ -329,6 +335,14 @@ export class SeedLinkSession {
         'SeedLink server refused resuming with a time: resuming by sequence only',
       );
       dataCommand = formatDataCommand(this.protocol, { lastSequence: item.resume.lastSequence });
+      reply = await this.command(dataCommand);
+    } else if (!reply.startsWith('OK') && item.resume.timeUs !== undefined) {
+      // Time windows refused (not offered, or not to this client): the data since then cannot be had.
+      logger.warn(
+        { server, station: item.label, command: dataCommand, reply },
+        'SeedLink server refused resuming by time: starting with the next packet, the data before it are lost',
+      );
+      dataCommand = 'DATA';
       reply = await this.command(dataCommand);
     }
     if (!reply.startsWith('OK')) {
@@ -354,13 +368,18 @@ export class SeedLinkSession {
     const toSelect = protocol === '4.0' ? selectorToV4 : selectorToV3;
     const stationCommand = (network: string, station: string) =>
       protocol === '4.0' ? `STATION ${network}_${station}` : `STATION ${station} ${network}`;
-    const item = (request: SeedLinkStationRequest, network: string, station: string, fromState: boolean) => {
+    const item = (
+      request: SeedLinkStationRequest,
+      network: string,
+      station: string,
+      fromState: boolean,
+    ): PlanItem => {
       const key = stationKey(network, station);
       return {
         stationCommand: stationCommand(network, station),
         label: key,
         selectors: (request.selectors ?? []).map(toSelect),
-        resume: hasWildcard(key) ? {} : this.state.resumePoint(key, protocol),
+        resume: {},
         fromState,
       };
     };
@@ -379,6 +398,13 @@ export class SeedLinkSession {
       }
     }
     items.push(...wildcards.map((r) => item(r, r.network, r.station, false)));
+    const named = items.filter((i) => !hasWildcard(i.label)).map((i) => i.label);
+    const positions = this.state.positions(named, protocol);
+    for (const i of items) {
+      // A wildcard request takes no sequence; it starts at the backfill time or with the next packet.
+      i.resume = positions.get(i.label) ?? this.state.resumePoint(i.label, protocol, true);
+      if (hasWildcard(i.label)) i.resume = { timeUs: i.resume.timeUs };
+    }
     return items;
   }
 
@@ -392,9 +418,17 @@ export class SeedLinkSession {
         offset = skipLineBreaks(this.buffer, offset);
         if (offset >= this.buffer.length) break;
         if (this.phase === 'handshake') {
-          if (this.lineWaiter === undefined) break;
           const read = readLine(this.buffer, offset);
-          if (read === undefined) break;
+          if (read === undefined) {
+            if (this.buffer.length - offset > MAX_LINE_LENGTH) {
+              throw new SeedLinkProtocolError(
+                `${this.options.server} sent a line of more than ${MAX_LINE_LENGTH} bytes during the handshake`,
+                { hint: 'Check that the address is a SeedLink server.' },
+              );
+            }
+            break;
+          }
+          if (this.lineWaiter === undefined) break;
           offset += read.length;
           const waiter = this.lineWaiter;
           this.lineWaiter = undefined;
@@ -404,7 +438,7 @@ export class SeedLinkSession {
         if (this.buffer[offset] !== 0x53 /* S */) {
           const read = readLine(this.buffer, offset);
           if (read === undefined) {
-            if (this.buffer.length - offset > MAX_REPLY_LENGTH) {
+            if (this.buffer.length - offset > MAX_LINE_LENGTH) {
               throw new SeedLinkProtocolError(`garbage from ${this.options.server} in the data phase`);
             }
             break;
@@ -420,7 +454,7 @@ export class SeedLinkSession {
       }
     } catch (error) {
       this.options.logger.warn(
-        { server: this.options.server, err: error },
+        { server: this.options.server, error: (error as Error).message },
         'SeedLink protocol error, reconnecting',
       );
       const transport = this.transport;
@@ -487,9 +521,14 @@ export class SeedLinkSession {
       protocol: this.protocol,
     });
     // Only after delivery: a crash in between resumes at this packet again rather than past it.
-    const stream = header && { key: `${header.location}.${header.channel}`, endTimeUs: header.endTimeUs };
-    this.state.record(key, packet.sequence, this.protocol, stream);
+    this.state.record(key, packet.sequence, this.protocol, header?.startTimeUs);
     this.state.scheduleFlush(this.options.stateFlushIntervalMs);
+    this.hooks.event({
+      type: 'packet',
+      stationKey: key,
+      sequence: packet.sequence,
+      startTimeUs: header?.startTimeUs,
+    });
   }
 
   private checkGap(key: string, expected: bigint, received: bigint, header: RecordSpan | undefined): void {
@@ -498,7 +537,7 @@ export class SeedLinkSession {
       this.protocol === '3.1'
         ? (received - expected + V3_SEQUENCE_MODULUS) % V3_SEQUENCE_MODULUS
         : received - expected;
-    const lastEndTimeUs = this.state.lastEndTimeUs(key);
+    const lastStartTimeUs = this.state.lastStartTimeUs(key);
     const resumedStartTimeUs = header?.startTimeUs;
     this.options.logger.warn(
       {
@@ -507,13 +546,10 @@ export class SeedLinkSession {
         expectedSequence: String(expected),
         receivedSequence: String(received),
         skippedSequences: String(skipped),
-        lastEndTime: lastEndTimeUs === undefined ? undefined : new Date(lastEndTimeUs / 1000).toISOString(),
+        lastStartTime:
+          lastStartTimeUs === undefined ? undefined : new Date(lastStartTimeUs / 1000).toISOString(),
         resumedStartTime:
           resumedStartTimeUs === undefined ? undefined : new Date(resumedStartTimeUs / 1000).toISOString(),
-        gapS:
-          lastEndTimeUs === undefined || resumedStartTimeUs === undefined
-            ? undefined
-            : (resumedStartTimeUs - lastEndTimeUs) / 1e6,
       },
       `SeedLink resumed ${key} past a gap: ${skipped} sequence numbers were not sent (left the server's ring, or streams not selected)`,
     );
@@ -523,7 +559,7 @@ export class SeedLinkSession {
       expectedSequence: expected,
       receivedSequence: received,
       skippedSequences: skipped,
-      lastEndTimeUs,
+      lastStartTimeUs,
       resumedStartTimeUs,
     });
   }

@@ -6,7 +6,8 @@ import { type SeedLinkProtocolVersion, WEBSOCKET_SUBPROTOCOLS } from './wire.ts'
 /**
  * The two ways bytes reach the one protocol core (session.ts): a TCP stream, or WebSocket messages
  * (text commands and replies, one binary message per packet). The core sees both as a byte stream, since
- * replies end in CRLF and packets carry their own length; only framing of what it sends differs.
+ * replies end in CRLF and packets carry their own length. Commands end in CR LF on both: SeedLink
+ * commands are CR-terminated, and ringserver refuses a WebSocket frame that is not.
  */
 export interface SeedLinkTransport {
   readonly kind: 'tcp' | 'ws';
@@ -14,7 +15,7 @@ export interface SeedLinkTransport {
   readonly address: string;
   /** The version a WebSocket subprotocol fixed for this connection; undefined on TCP. */
   readonly protocolLimit: SeedLinkProtocolVersion | undefined;
-  /** Sends one command line (the transport adds CRLF on TCP; one text message on WebSocket). */
+  /** Sends one command line, CR LF-terminated (one text message on WebSocket: ringserver refuses a frame without). */
   sendLine(line: string): void;
   /** Closes politely. */
   end(): void;
@@ -144,7 +145,7 @@ function connectWebSocket(
         kind: 'ws',
         address: endpoint.url,
         protocolLimit: limit,
-        sendLine: (line) => ws.send(line),
+        sendLine: (line) => ws.send(`${line}\r\n`),
         end: () => ws.close(1000),
         destroy: () => ws.terminate(),
       });

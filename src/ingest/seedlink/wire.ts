@@ -292,42 +292,59 @@ export function formatV3Sequence(sequence: bigint): string {
   return (sequence % V3_SEQUENCE_MODULUS).toString(16).toUpperCase().padStart(6, '0');
 }
 
+/** Where a DATA command positions a station's stream. */
+export interface DataPosition {
+  /** Resume after this packet (the last one received)... */
+  lastSequence?: bigint;
+  /**
+   * ...whose data start time this is: ringserver trusts the sequence only when this second equals the
+   * start second of that packet in its ring, and positions by this time otherwise.
+   */
+  lastStartTimeUs?: number;
+  /** Without a sequence: the first packets whose data end at or after this time. */
+  timeUs?: number;
+}
+
 /**
- * The DATA command that resumes after `lastSequence` (or starts at the next packet without one). The
- * time is sent with the sequence so that a server that no longer has that sequence positions by time
- * rather than jumping to the newest packet. Without a sequence, v4 says `DATA -1 time` and v3 `TIME time`.
+ * The DATA command for a position. After a packet: `DATA seq+1 start-of-that-packet` (3.1 hex, 4.0
+ * decimal). By time only: `TIME time` on 3.1 and `DATA ALL time` on 4.0 -- never `DATA -1 time`, which
+ * ringserver refuses ("Invalid sequence number"). Neither: `DATA`, the next packet to arrive.
  */
-export function formatDataCommand(
-  version: SeedLinkProtocolVersion,
-  resume: { lastSequence?: bigint; timeUs?: number },
-): string {
-  const { lastSequence, timeUs } = resume;
-  if (version === '4.0') {
-    if (lastSequence === undefined && timeUs === undefined) return 'DATA';
-    const seq = lastSequence === undefined ? '-1' : String(lastSequence + 1n);
-    return timeUs === undefined ? `DATA ${seq}` : `DATA ${seq} ${formatV4Time(timeUs)}`;
+export function formatDataCommand(version: SeedLinkProtocolVersion, position: DataPosition): string {
+  const { lastSequence, lastStartTimeUs, timeUs } = position;
+  const format = version === '4.0' ? formatV4Time : formatV3Time;
+  if (lastSequence !== undefined) {
+    const seq = version === '4.0' ? String(lastSequence + 1n) : formatV3Sequence(lastSequence + 1n);
+    return lastStartTimeUs === undefined ? `DATA ${seq}` : `DATA ${seq} ${format(lastStartTimeUs)}`;
   }
-  if (lastSequence === undefined) return timeUs === undefined ? 'DATA' : `TIME ${formatV3Time(timeUs)}`;
-  const seq = formatV3Sequence(lastSequence + 1n);
-  return timeUs === undefined ? `DATA ${seq}` : `DATA ${seq} ${formatV3Time(timeUs)}`;
+  if (timeUs === undefined) return 'DATA';
+  return version === '4.0' ? `DATA ALL ${format(timeUs)}` : `TIME ${format(timeUs)}`;
 }
 
 export interface DataArguments {
-  /** Requested sequence; undefined for "next packet" (no argument or -1). */
+  /** Requested sequence (the packet after the client's last); undefined for "next packet". */
   sequence?: bigint;
+  /** 4.0 `DATA ALL`: from the oldest packet (or by the time, when one is given). */
+  all: boolean;
   /** v3 sequences are the 24 low bits of the server's 64-bit ones. */
   lowBitsOnly: boolean;
   startTimeUs?: number;
   endTimeUs?: number;
 }
 
-/** Parses DATA/FETCH arguments as a server does; throws SeedLinkProtocolError for malformed ones. */
+/**
+ * Parses DATA/FETCH arguments as ringserver does; throws SeedLinkProtocolError for malformed ones: on
+ * 4.0 the sequence is decimal or ALL (`-1` is refused as an invalid sequence number), on 3.1 hex.
+ */
 export function parseDataArguments(args: readonly string[], version: SeedLinkProtocolVersion): DataArguments {
   const [seqText, startText, endText] = args;
+  if (args.length > (version === '4.0' ? 3 : 2))
+    throw new SeedLinkProtocolError(`Too many arguments for DATA`);
   let sequence: bigint | undefined;
-  if (seqText !== undefined && seqText !== '-1') {
+  const all = version === '4.0' && seqText === 'ALL';
+  if (seqText !== undefined && !all) {
     const ok = version === '4.0' ? /^\d{1,20}$/.test(seqText) : /^[0-9A-F]{1,6}$/i.test(seqText);
-    if (!ok) throw new SeedLinkProtocolError(`bad sequence number '${seqText}'`);
+    if (!ok) throw new SeedLinkProtocolError(`Invalid sequence number '${seqText}'`);
     sequence = version === '4.0' ? BigInt(seqText) : BigInt(`0x${seqText}`);
   }
   const time = (text: string | undefined): number | undefined => {
@@ -336,7 +353,13 @@ export function parseDataArguments(args: readonly string[], version: SeedLinkPro
     if (us === undefined) throw new SeedLinkProtocolError(`bad time '${text}'`);
     return us;
   };
-  return { sequence, lowBitsOnly: version === '3.1', startTimeUs: time(startText), endTimeUs: time(endText) };
+  return {
+    sequence,
+    all,
+    lowBitsOnly: version === '3.1',
+    startTimeUs: time(startText),
+    endTimeUs: time(endText),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -409,8 +432,14 @@ export function readPacket(
   const sequence = view.getBigUint64(8, true);
   const stationIdLength = view.getUint8(16);
   if (payloadLength > V4_MAX_PAYLOAD_LENGTH || !/^[0-9A-Z]{2}$/.test(format + subformat)) {
+    // Sequence and station are readable: a client can skip this packet after bounded tries.
+    const stationKey =
+      available >= V4_FIXED_HEADER_LENGTH + stationIdLength
+        ? asciiAt(bytes, offset + V4_FIXED_HEADER_LENGTH, stationIdLength)
+        : undefined;
     throw new SeedLinkProtocolError(
       `bad SeedLink 4 packet header: format '${format}${subformat}', payload length ${payloadLength}`,
+      { sequence, stationKey },
     );
   }
   const headerLength = V4_FIXED_HEADER_LENGTH + stationIdLength;

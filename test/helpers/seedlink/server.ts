@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { WaveformFormatError } from '../../errors.ts';
-import { type Logger, log } from '../../log.ts';
-import { SeedLinkConfigError, SeedLinkProtocolError } from './errors.ts';
-import { readRecordSpan } from './record-header.ts';
+import { WaveformFormatError } from '../../../src/errors.ts';
+import { SeedLinkConfigError, SeedLinkProtocolError } from '../../../src/ingest/seedlink/errors.ts';
+import { readRecordSpan } from '../../../src/ingest/seedlink/record-header.ts';
 import {
   type DataArguments,
   encodeV3InfoPacket,
@@ -25,21 +24,28 @@ import {
   V3_SEQUENCE_MODULUS,
   v4StreamId,
   WEBSOCKET_SUBPROTOCOLS,
-} from './wire.ts';
+} from '../../../src/ingest/seedlink/wire.ts';
+import { type Logger, log } from '../../../src/log.ts';
 
 /**
- * A SeedLink server for tests, benches and local replay: a ring of packets per station fed from
- * miniSEED records, served over TCP and WebSocket on one port (a connection whose first bytes are an
- * HTTP GET is upgraded to WebSocket, as ringserver and SeisComP do), protocol 3.1 and 4.0. It lives in
- * src/ rather than test/ because benches and a replay command use it too, and because it shares the wire
- * format (wire.ts) with the client. The ring outlives the server, so a server can be killed mid-stream
- * and started again on the same port with the same packets and sequence numbers.
+ * A SeedLink server for tests and benches (the product has no use for one, so it lives out of src/):
+ * a ring of packets per station fed from miniSEED records, served over TCP and WebSocket on one port
+ * (a connection whose first bytes are an HTTP GET is upgraded to WebSocket, as ringserver and SeisComP
+ * do), protocol 3.1 and 4.0. It shares the wire format (src/ingest/seedlink/wire.ts) with the client.
+ * The ring outlives the server, so a server can be killed mid-stream and started again on the same
+ * port with the same packets and sequence numbers.
  *
- * Resume semantics, after SeisComP's seedlink: `DATA seq` starts at seq when the ring still holds it;
- * when it does not and a time was given, the server positions by time (the oldest packets that end after
- * it); without a time, a seq older than the ring by at most `seqGapLimit` starts at the oldest packet and
- * any other starts at the next packet to arrive -- everything in the ring is silently skipped. The reply
- * is OK in every case: a client learns of the gap only from the sequence of the first packet it gets.
+ * As strict as ringserver (4.x, EarthScope's SeedLink server, which most networks run) where a client
+ * could get away with something ringserver refuses:
+ * - a command ends with CR (LF optional); a line without one is never answered, and one longer than
+ *   `MAX_COMMAND_LENGTH` closes the connection. Over WebSocket, a text frame that does not end in CR
+ *   (LF) closes the connection.
+ * - `DATA seq [time]` asks for the packet after seq - 1, the client's last: that packet must be in the
+ *   ring and, when a time is given, start in that very second; otherwise the connection is positioned
+ *   by the time (the first packet that ends at or after it), or, without one, at the next packet.
+ * - time-only positioning is `TIME time` on 3.1 (a start in the future is refused) and `DATA ALL time`
+ *   on 4.0; 4.0 refuses `DATA -1` ("Invalid sequence number") and TIME.
+ * Unlike ringserver, each station has its own sequence numbers (as SeisComP's seedlink has).
  */
 
 export interface RingPacket {
@@ -173,8 +179,10 @@ export interface SeedLinkServerOptions {
   websocket?: boolean;
   software?: string;
   organization?: string;
-  /** How far (in sequence numbers) before the ring a DATA seq without time may be and still start at its oldest. */
-  seqGapLimit?: bigint;
+  /** Sends other bytes for a packet (a test's malformed packet); undefined: the packet as it is. */
+  mangle?: (packet: RingPacket, bytes: Uint8Array) => Uint8Array | undefined;
+  /** The wall clock for TIME's "not in the future" check, in ms. Default Date.now. */
+  now?: () => number;
   /** Called with each command line received (tests count keep-alives and check DATA arguments with it). */
   onCommand?: (connection: number, command: string) => void;
   logger?: Logger;
@@ -206,6 +214,8 @@ interface Cursor {
 }
 
 const WS_HIGH_WATER_BYTES = 1 << 20;
+/** ringserver reads commands into a buffer of this size; a longer line ends the connection. */
+export const MAX_COMMAND_LENGTH = 255;
 const OK = 'OK\r\n';
 const ERROR_CODES = ['UNSUPPORTED', 'UNEXPECTED', 'UNAUTHORIZED', 'LIMIT', 'ARGUMENTS', 'AUTH'] as const;
 type ErrorCode = (typeof ERROR_CODES)[number];
@@ -362,9 +372,14 @@ export class SeedLinkServer {
     socket.setEncoding('latin1');
     socket.on('data', (text: string) => {
       pending += text;
-      const lines = pending.split(/\r\n|\r|\n/);
+      // CR ends a command; the LF after it is optional (and skipped), a LF alone ends nothing.
+      const lines = pending.split('\r');
       pending = lines.pop()!;
-      for (const line of lines) session.command(line);
+      for (const line of lines) session.command(line.replace(/^\n/, ''));
+      if (pending.replace(/^\n/, '').length > MAX_COMMAND_LENGTH) {
+        this.logger.warn({ bytes: pending.length }, 'SeedLink command too long: closing the connection');
+        socket.destroy();
+      }
     });
     socket.on('close', () => this.closeSession(session));
     socket.resume();
@@ -398,8 +413,18 @@ export class SeedLinkServer {
     };
     const session = this.openSession(link);
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      for (const line of data.toString().split(/\r\n|\r|\n/)) session.command(line);
+      const text = data.toString('latin1');
+      // One command per frame, CR (LF)-terminated, as ringserver takes them; anything else ends the link.
+      const command = /^([^\r\n]*)\r\n?$/.exec(text);
+      if (isBinary || command === null || command[1].length > MAX_COMMAND_LENGTH) {
+        this.logger.warn(
+          { frame: text.slice(0, 40) },
+          'SeedLink WebSocket frame is not one CR-terminated command',
+        );
+        ws.terminate();
+        return;
+      }
+      session.command(command[1]);
     });
     ws.on('error', (error) => this.logger.debug({ err: error }, 'SeedLink server WebSocket error'));
     ws.on('close', () => this.closeSession(session));
@@ -505,9 +530,15 @@ class ServerSession {
         return this.select(args);
       case 'DATA':
         return this.data(parseDataArguments(args, this.version));
-      case 'TIME':
-        if (this.version !== '3.1') return this.error('UNSUPPORTED', 'TIME is SeedLink 3; use DATA -1 time');
-        return this.data(parseDataArguments(['-1', ...args], '4.0'));
+      case 'TIME': {
+        if (this.version !== '3.1') return this.error('UNSUPPORTED', `Unrecognized command: TIME`);
+        if (args.length < 1 || args.length > 2)
+          return this.error('ARGUMENTS', 'TIME command requires 1 or 2 arguments');
+        const window = parseDataArguments(['0', ...args], '3.1');
+        if (window.startTimeUs! > (this.options.now ?? Date.now)() * 1000)
+          return this.error('ARGUMENTS', 'Start time cannot be in the future');
+        return this.data({ ...window, sequence: undefined });
+      }
       case 'END':
         if (this.requests.length === 0) return this.error('UNEXPECTED', 'END without STATION');
         this.startStreaming();
@@ -609,37 +640,44 @@ class ServerSession {
     this.cursors.set(key, { next, request });
   }
 
+  /** Where `key` starts, by ringserver's rules (see the top of this file). */
   private startSequence(key: string, data: DataArguments | undefined): bigint {
     const oldest = this.ring.oldestSequence(key);
     const next = this.ring.nextSequence(key);
-    if (data?.sequence === undefined) return data?.startTimeUs === undefined ? next : oldest;
-    let wanted = data.sequence;
-    if (data.lowBitsOnly) {
-      // The newest sequence up to `next` whose 24 low bits are the v3 sequence.
-      wanted = (next / V3_SEQUENCE_MODULUS) * V3_SEQUENCE_MODULUS + data.sequence;
-      if (wanted > next) wanted -= V3_SEQUENCE_MODULUS;
+    if (data === undefined) return next;
+    if (data.sequence !== undefined) {
+      let wanted = data.sequence;
+      if (data.lowBitsOnly) {
+        // The newest sequence up to `next` whose 24 low bits are the v3 sequence.
+        wanted = (next / V3_SEQUENCE_MODULUS) * V3_SEQUENCE_MODULUS + data.sequence;
+        if (wanted > next) wanted -= V3_SEQUENCE_MODULUS;
+      }
+      const last = this.ring.get(key, wanted - 1n);
+      const second = (us: number) => Math.floor(us / 1e6);
+      if (
+        last !== undefined &&
+        (data.startTimeUs === undefined || second(data.startTimeUs) === second(last.startTimeUs))
+      )
+        return wanted;
+      this.logger.info(
+        { connection: this.id, station: key, wanted: String(wanted), oldest: String(oldest) },
+        data.startTimeUs === undefined
+          ? 'SeedLink sequence not in the ring: the next packet'
+          : 'SeedLink sequence not in the ring or not of that time: positioning by time',
+      );
     }
-    if (wanted >= oldest && wanted <= next) return wanted;
-    const context = {
-      connection: this.id,
-      station: key,
-      wanted: String(wanted),
-      oldest: String(oldest),
-      next: String(next),
-    };
     if (data.startTimeUs !== undefined) {
-      this.logger.info(context, 'SeedLink sequence not in the ring: positioning by time');
-      return oldest;
+      for (let seq = oldest; seq < next; seq++) {
+        if (this.ring.get(key, seq)!.endTimeUs >= data.startTimeUs) return seq;
+      }
+      return next;
     }
-    if (wanted < oldest && oldest - wanted <= (this.options.seqGapLimit ?? 0n)) return oldest;
-    this.logger.warn(context, 'SeedLink sequence not in the ring: resuming from the next packet');
-    return next;
+    return data.all ? oldest : next;
   }
 
   private passes(packet: RingPacket, cursor: Cursor): boolean {
     const { selectors, data } = cursor.request;
-    if (data?.startTimeUs !== undefined && packet.endTimeUs <= data.startTimeUs) return false;
-    if (data?.endTimeUs !== undefined && packet.startTimeUs >= data.endTimeUs) return false;
+    if (data?.endTimeUs !== undefined && packet.startTimeUs > data.endTimeUs) return false;
     return selectorsMatch(selectors, {
       location: packet.location,
       channel: packet.channel,
@@ -650,6 +688,11 @@ class ServerSession {
   }
 
   private encode(packet: RingPacket): Uint8Array {
+    const bytes = this.encodeAsIs(packet);
+    return this.options.mangle?.(packet, bytes) ?? bytes;
+  }
+
+  private encodeAsIs(packet: RingPacket): Uint8Array {
     if (this.version === '3.1') return encodeV3Packet(packet.sequence, packet.record);
     return encodeV4Packet({
       format: '2',
