@@ -25,6 +25,7 @@ interface ReplayOptions {
   model?: string;
   engine?: string;
   backend?: string;
+  device?: string;
   threads?: number;
   output?: string;
   format?: string;
@@ -54,6 +55,7 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
       engine: {
         kind: opts.engine ?? base.engine.kind,
         backend: opts.backend ?? base.engine.backend,
+        device: opts.device ?? base.engine.device,
         threads: opts.threads ?? base.engine.threads,
       },
       picker: { ...base.picker, strideS: opts.stride ?? base.picker.strideS },

@@ -63,6 +63,7 @@ export function registerRunCommand(program: Command): void {
       const engine = await createEngine(model, {
         engine: config.engine.kind,
         backend: config.engine.backend,
+        device: config.engine.device,
         threads: config.engine.threads,
       });
       const out = new PickFile(opts.output ?? config.output.file, config.output.format);
