@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { EngineUnavailableError } from '../errors.ts';
 
 /**
@@ -70,10 +72,39 @@ export function nodeWebGpu(): Promise<{ gpu: NodeGpu; globals: Record<string, un
 }
 
 /**
- * The adapter WebGPU would run on, or an EngineUnavailableError saying why there is none (no `webgpu`
- * package, no driver). Dawn prefers a hardware adapter over a software one when both exist.
+ * The Vulkan driver manifests (ICD files) the Vulkan loader would read on Linux, in its own search
+ * order: the files its environment variables name, else the standard directories. Without any, Dawn
+ * is not even started: it would only print the loader's "Found no drivers!" on every run.
+ */
+export function vulkanDriverFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const files = (v: string | undefined) => (v ? v.split(':').filter((f) => f !== '' && existsSync(f)) : []);
+  // These two replace the search; VK_ADD_DRIVER_FILES adds to it.
+  const replacing = env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES;
+  if (replacing !== undefined) return files(replacing);
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const dirs = ['/etc/vulkan/icd.d', ...dataDirs.map((d) => join(d, 'vulkan', 'icd.d'))];
+  const found = dirs.flatMap((dir) => {
+    try {
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => join(dir, f));
+    } catch {
+      return [];
+    }
+  });
+  return [...files(env.VK_ADD_DRIVER_FILES), ...found];
+}
+
+/**
+ * The adapter WebGPU would run on, or an EngineUnavailableError saying why there is none (no Vulkan
+ * driver, no `webgpu` package, no adapter). Dawn prefers a hardware adapter over a software one.
  */
 export async function findGpuAdapter(): Promise<GpuAdapter> {
+  if (process.platform === 'linux' && vulkanDriverFiles().length === 0) {
+    throw new EngineUnavailableError('WebGPU needs a Vulkan driver, and none is installed', {
+      hint: INSTALL_HINT,
+    });
+  }
   const { gpu } = await nodeWebGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
