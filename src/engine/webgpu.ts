@@ -43,9 +43,9 @@ export interface GpuAdapter {
 }
 
 const INSTALL_HINT =
-  'WebGPU needs the optional npm package `webgpu` (npm install webgpu; it ships Dawn for Linux, macOS ' +
-  'and Windows on x64 and arm64) and a GPU driver: on Linux a Vulkan driver (NVIDIA, AMD, Intel, or ' +
-  "Mesa's software lavapipe, `mesa-vulkan-drivers` 25 or newer). `vulkaninfo --summary` lists what Vulkan sees.";
+  "WebGPU needs a GPU driver: on Linux a Vulkan driver (NVIDIA, AMD, Intel, or Mesa's software lavapipe, " +
+  "`mesa-vulkan-drivers` 25 or newer); `vulkaninfo --summary` lists what Vulkan sees. tfjs's webgpu backend " +
+  "and --engine auto's GPU check also need the optional npm package `webgpu` (npm install webgpu).";
 
 let loaded: Promise<{ gpu: NodeGpu; globals: Record<string, unknown> }> | undefined;
 
