@@ -17,8 +17,11 @@ import { type MatMulStep, onnxMatMul, tfjsMatMul } from './peak.ts';
 import { runWorker, type WorkerCommand, type WorkerReady, type WorkerReply } from './workers.ts';
 
 /** The bench's engine names that run in Node, and the tfjs backend each stands for. */
-const NODE_ENGINES: Record<string, TfjsBackendName | 'onnxruntime'> = {
+type NodeBackend = TfjsBackendName | 'onnxruntime' | 'onnxruntime-webgpu';
+const NODE_ENGINES: Record<string, NodeBackend> = {
   onnxruntime: 'onnxruntime',
+  'onnxruntime-webgpu': 'onnxruntime-webgpu',
+  'tfjs-webgpu': 'webgpu',
   'tfjs-wasm': 'wasm',
   'tfjs-cpu': 'cpu',
   'tfjs-tensorflow': 'tensorflow',
@@ -26,20 +29,20 @@ const NODE_ENGINES: Record<string, TfjsBackendName | 'onnxruntime'> = {
 
 /** Loads only the engine measured, so that a tfjs worker never starts onnxruntime's threads. */
 async function createBenchEngine(
-  backend: TfjsBackendName | 'onnxruntime',
+  backend: NodeBackend,
   model: LoadedModel,
   threads: number,
 ): Promise<InferenceEngine> {
-  if (backend === 'onnxruntime') {
+  if (backend === 'onnxruntime' || backend === 'onnxruntime-webgpu') {
     const { createOnnxEngine } = await import('../src/engine/onnx/onnx-engine.ts');
-    return createOnnxEngine(model, { threads });
+    return createOnnxEngine(model, { threads, device: backend === 'onnxruntime' ? 'cpu' : 'webgpu' });
   }
   const { createTfjsEngine } = await import('../src/engine/tfjs/tfjs-engine.ts');
   return createTfjsEngine(model, { backend, threads });
 }
 
 /** Threads the engine really computes on: tfjs-wasm runs on one under Node, tfjs-cpu always. */
-async function threadsOf(backend: TfjsBackendName | 'onnxruntime', requested: number): Promise<number> {
+async function threadsOf(backend: NodeBackend, requested: number): Promise<number> {
   if (backend === 'cpu') return 1;
   if (backend === 'wasm') return (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
   return requested;
@@ -61,7 +64,9 @@ async function serve(engineName: string, threads: number): Promise<void> {
     engine: engineName,
     detail: engine.name,
     threads: await threadsOf(backend, threads),
-    peakVia: backend === 'onnxruntime' ? 'an ONNX MatMul' : `tf.matMul on ${engine.name}`,
+    peakVia: backend.startsWith('onnxruntime')
+      ? `an ONNX MatMul on ${engine.name}`
+      : `tf.matMul on ${engine.name}`,
   });
   try {
     for await (const line of createInterface({ input: process.stdin })) {
@@ -84,8 +89,9 @@ async function serve(engineName: string, threads: number): Promise<void> {
         } else {
           if (matMul?.size !== command.size) {
             await matMul?.step.dispose();
-            const created =
-              backend === 'onnxruntime' ? onnxMatMul(command.size, threads) : tfjsMatMul(command.size);
+            const created = backend.startsWith('onnxruntime')
+              ? onnxMatMul(command.size, threads, backend === 'onnxruntime' ? 'cpu' : 'webgpu')
+              : tfjsMatMul(command.size);
             matMul = { size: command.size, step: await created };
           }
           step = matMul.step.step;

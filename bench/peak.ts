@@ -38,9 +38,13 @@ export function matMulOnnxModel(n: number): Uint8Array {
 }
 
 /** A session for the MatMul graph with the settings the ONNX engine uses (src/engine/onnx/onnx-engine.ts). */
-export function matMulOnnxSession(n: number, threads: number): Promise<ort.InferenceSession> {
+export function matMulOnnxSession(
+  n: number,
+  threads: number,
+  device: 'cpu' | 'webgpu' = 'cpu',
+): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(matMulOnnxModel(n), {
-    executionProviders: ['cpu'],
+    executionProviders: [device],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -60,9 +64,13 @@ export interface MatMulStep {
   dispose: () => Promise<void>;
 }
 
-/** onnxruntime's MatMul of two n x n matrices on `threads` intra-op threads. */
-export async function onnxMatMul(n: number, threads: number): Promise<MatMulStep> {
-  const session = await matMulOnnxSession(n, threads);
+/** onnxruntime's MatMul of two n x n matrices on `threads` intra-op threads, or on WebGPU. */
+export async function onnxMatMul(
+  n: number,
+  threads: number,
+  device: 'cpu' | 'webgpu' = 'cpu',
+): Promise<MatMulStep> {
+  const session = await matMulOnnxSession(n, threads, device);
   const feeds = {
     a: new ort.Tensor('float32', squareMatrix(n, 11), [n, n]),
     b: new ort.Tensor('float32', squareMatrix(n, 12), [n, n]),

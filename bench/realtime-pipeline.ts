@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
-import { pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
+import { batchSizeFor, pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
 import { checkConfig } from '../src/config/load.ts';
 import { createEngine } from '../src/engine/index.ts';
 import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
@@ -96,7 +96,7 @@ async function run(request: PipelineRequest): Promise<void> {
     tap(() => {
       if (!stopped) made++;
     }),
-    batchWindows({ size: config.batching.size, maxWaitMs: config.batching.maxWaitMs }),
+    batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
     tap((batch) => inFlight.push({ windows: batch, batchedAtMs: Date.now(), remaining: batch.length })),
     pickPhases(engine, {
       pickerOptions: (key) => pickerOptionsFor(card, config, key),

@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../src/errors.ts';
 
-export const BENCH_ENGINES = ['onnxruntime', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-tensorflow', 'pytorch'] as const;
+/** The WebGPU engines run on whatever adapter Dawn finds (a GPU, or lavapipe on the CPU). */
+export const BENCH_ENGINES = [
+  'onnxruntime',
+  'onnxruntime-webgpu',
+  'tfjs-webgpu',
+  'tfjs-wasm',
+  'tfjs-cpu',
+  'tfjs-tensorflow',
+  'pytorch',
+] as const;
 export type BenchEngine = (typeof BENCH_ENGINES)[number];
 
 export interface BenchSettings {
@@ -21,7 +30,8 @@ export interface BenchSettings {
 
 export const BENCH_USAGE = `Usage: node --import tsx bench/inference.ts [options]
 
-  --engines LIST     ${BENCH_ENGINES.join(',')} (default onnxruntime,tfjs-wasm,tfjs-cpu,pytorch)
+  --engines LIST     ${BENCH_ENGINES.join(',')} (default onnxruntime,tfjs-wasm,tfjs-cpu,pytorch;
+                     the WebGPU engines need the webgpu package's adapter: a GPU driver, or lavapipe)
   --batches LIST     batch sizes (default 1,8,32,128; tfjs-cpu 1,8 unless given)
   --threads N        CPU threads for every engine and peak (default 2)
   --seconds S        measured seconds per engine and batch (default 5)

@@ -14,8 +14,14 @@ export function addEngineOptions(command: Command): Command {
     )
     .addOption(
       new Option('--backend <backend>', 'tfjs backend (with --engine tfjs)')
-        .choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+        .choices(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'])
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--device <device>',
+        'onnxruntime: cpu, webgpu (a Vulkan, Metal or D3D12 GPU driver), or auto: webgpu where a GPU adapter exists (default auto)',
+      ).choices(['auto', 'cpu', 'webgpu']),
     )
     .option('--threads <n>', 'CPU threads for inference (default: all cores)', positiveInteger('--threads'));
 }
@@ -23,11 +29,13 @@ export function addEngineOptions(command: Command): Command {
 export function engineOptionsFrom(opts: {
   engine?: string;
   backend?: string;
+  device?: string;
   threads?: number;
 }): EngineOptions {
   return {
     engine: (opts.engine ?? defaultEngineOptions.engine) as EngineOptions['engine'],
     backend: (opts.backend ?? defaultEngineOptions.backend) as EngineOptions['backend'],
+    device: (opts.device ?? defaultEngineOptions.device) as EngineOptions['device'],
     threads: opts.threads,
   };
 }

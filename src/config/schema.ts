@@ -118,10 +118,12 @@ export const configSchema = z.strictObject({
   engine: z
     .strictObject({
       kind: z.enum(['auto', 'onnxruntime', 'tfjs']).default('auto'),
-      backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+      backend: z.enum(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+      /** onnxruntime only: `auto` takes WebGPU where a hardware GPU adapter exists, else the CPU. */
+      device: z.enum(['auto', 'cpu', 'webgpu']).default('auto'),
       threads: z.number().int().positive().optional(),
     })
-    .default({ kind: 'auto', backend: 'auto' }),
+    .default({ kind: 'auto', backend: 'auto', device: 'auto' }),
   picker: z
     .strictObject({
       /** Seconds between the starts of consecutive windows (the window is the model's, 30 s). */
@@ -158,10 +160,11 @@ export const configSchema = z.strictObject({
     .default({ maxReorderWaitMs: 1000, maxPendingRecords: 64, clockJumpS: 86_400, endAfterIdleMs: 60_000 }),
   batching: z
     .strictObject({
-      size: z.number().int().positive().default(32),
+      /** Windows per batch at most; default 32 on a CPU, 1024 on a GPU (src/app/pipeline.ts). */
+      size: z.number().int().positive().optional(),
       maxWaitMs: z.number().min(0).default(500),
     })
-    .default({ size: 32, maxWaitMs: 500 }),
+    .default({ maxWaitMs: 500 }),
   seedlink: z.array(seedlinkServer).default([]),
   output: z
     .strictObject({

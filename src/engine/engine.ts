@@ -10,6 +10,8 @@ export interface InferenceEngine {
   /** e.g. `tfjs-wasm`, `tfjs-cpu`, `tfjs-tensorflow`, `onnxruntime-cpu`. */
   readonly name: string;
   readonly card: ModelCard;
+  /** Where it computes; absent means the CPU. A GPU wants batches of hundreds to thousands of windows. */
+  readonly device?: 'cpu' | 'gpu';
   /**
    * @param input normalized windows, row-major [batch, length, inChannels] in the card's component order
    * @returns probabilities [batch, length, classes] in the card's class order, and the logits

@@ -63,6 +63,10 @@ t.test('errors name the key and what fits', async (t) => {
   );
   t.throws(() => checkConfig({ batching: { size: 0 } }), /batching\.size: Too small/);
   t.throws(
+    () => checkConfig({ engine: { device: 'cuda' } }),
+    /engine\.device: Invalid option: expected one of "auto"\|"cpu"\|"webgpu"/,
+  );
+  t.throws(
     () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['DEV1'] }] }),
     /seedlink\.0\.stations\.0: a station is NET\.STA/,
   );

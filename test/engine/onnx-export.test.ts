@@ -118,3 +118,25 @@ t.test('weights that do not fit the architecture are refused', async (t) => {
     { name: 'ModelFormatError', message: /input_conv\/kernel has shape/ },
   );
 });
+
+t.test('the skip joins: Sum for the CPU provider, Add for WebGPU, the same numbers', async (t) => {
+  const weights = randomPhaseNetWeights(ORIGINAL_ARCHITECTURE, 5);
+  const length = 3000;
+  const x = new ort.Tensor('float32', randomInput(2 * length * 3, 9), [2, length, 3]);
+  const probs: Float32Array[] = [];
+  for (const skipJoin of ['Sum', 'Add'] as const) {
+    const bytes = exportPhaseNetOnnx(ORIGINAL_ARCHITECTURE, weights, { skipJoin });
+    const nodes = onnxProto.onnx.ModelProto.decode(bytes).graph!.node!;
+    const joins = nodes.filter((n) => n.name!.endsWith('/sum')).map((n) => n.opType);
+    t.same(joins, Array(ORIGINAL_ARCHITECTURE.depth - 1).fill(skipJoin), `one ${skipJoin} per up level`);
+    if (skipJoin === 'Add')
+      t.notOk(
+        nodes.some((n) => n.opType === 'Sum'),
+        'no Sum anywhere (WebGPU has none)',
+      );
+    const session = await ort.InferenceSession.create(bytes);
+    probs.push((await session.run({ x })).probs.data as Float32Array);
+    await session.release();
+  }
+  t.ok(maxAbsDiff(probs[0], probs[1]) <= 1e-6, 'the same probabilities');
+});

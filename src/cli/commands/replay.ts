@@ -27,6 +27,7 @@ interface ReplayOptions {
   model?: string;
   engine?: string;
   backend?: string;
+  device?: string;
   threads?: number;
   output?: string;
   format?: string;
@@ -61,6 +62,7 @@ async function replayConfig(opts: ReplayOptions): Promise<Config> {
       engine: {
         kind: opts.engine ?? base.engine.kind,
         backend: opts.backend ?? base.engine.backend,
+        device: opts.device ?? base.engine.device,
         threads: opts.threads ?? base.engine.threads,
       },
       picker: { ...base.picker, strideS: opts.stride ?? base.picker.strideS },

@@ -126,6 +126,7 @@ export function registerRunCommand(program: Command): void {
       const engine = await createEngine(model, {
         engine: config.engine.kind,
         backend: config.engine.backend,
+        device: config.engine.device,
         threads: config.engine.threads,
       });
       const { card } = engine;

@@ -36,6 +36,13 @@ export interface OnnxExportOptions {
    * in the graph's internal layout [batch, channels, 1, length].
    */
   intermediateOutputs?: boolean;
+  /**
+   * How the two halves of each up level's first convolution are joined: `Sum` for onnxruntime's CPU
+   * provider (its NCHWc transformer fuses Sum-13 into the convolution, not Add-14), `Add` for its
+   * WebGPU provider, which has no Sum kernel: with Sum, the four joins ran on the CPU provider and
+   * every run copied their inputs off the device and back. The same numbers either way. Default `Sum`.
+   */
+  skipJoin?: 'Sum' | 'Add';
 }
 
 /**
@@ -172,6 +179,7 @@ function upConv(
   spec: FoldedConv,
   d: number,
   skipChannels: number,
+  join: 'Sum' | 'Add',
 ) {
   const attributes = samePadAttributes(spec.taps, 1);
   const bias = g.floatTensor(`${spec.name}/B`, [spec.outChannels], spec.bias);
@@ -181,8 +189,7 @@ function upConv(
   const fromUp = g.node('Conv', [up, upKernel], `${spec.name}/from_up`, attributes);
   for (const v of [fromSkip, fromUp])
     g.valueInfo.push(floatValueInfo(v, ['batch', spec.outChannels, 1, `length_${d}`]));
-  // Sum, not Add: onnxruntime's NCHWc transformer fuses Sum-13 into the conv, not Add-14.
-  return g.node('Relu', [g.node('Sum', [fromUp, fromSkip], `${spec.name}/sum`)], spec.name);
+  return g.node('Relu', [g.node(join, [fromUp, fromSkip], `${spec.name}/sum`)], spec.name);
 }
 
 /**
@@ -284,7 +291,8 @@ export function exportPhaseNetOnnx(
   for (let d = depth - 2; d >= 0; d--) {
     const up = cropUp(g, deconv(g, h, folded.up[d].deconv), lengths, d, stride);
     if (options.intermediateOutputs) g.node('Concat', [skips[d], up], `up${d}_concat`, [int('axis', 1)]);
-    h = upConv(g, skips[d], up, folded.up[d].conv1, d, levelFilters(architecture, d));
+    const skipChannels = levelFilters(architecture, d);
+    h = upConv(g, skips[d], up, folded.up[d].conv1, d, skipChannels, options.skipJoin ?? 'Sum');
   }
   const logits4 = conv(g, h, folded.output);
   const logits3 = g.node('Squeeze', [logits4, g.int64Tensor('output_axes', [2])], 'logits_channels_first');

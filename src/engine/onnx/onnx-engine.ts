@@ -5,13 +5,19 @@ import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../.
 import { log } from '../../log.ts';
 import type { LoadedModel } from '../../model/card.ts';
 import { checkRunInput, type InferenceEngine } from '../engine.ts';
+import { webGpuHint } from '../webgpu.ts';
 import { exportPhaseNetOnnx } from './export.ts';
 
 type Ort = typeof import('onnxruntime-node');
 
+/** Where onnxruntime runs the graph: its CPU provider, or its WebGPU provider (Dawn, built into onnxruntime-node). */
+export type OnnxDevice = 'cpu' | 'webgpu';
+
 export interface OnnxEngineOptions {
   /** onnxruntime's intra-op threads (default: the machine's cores). */
   threads?: number;
+  /** Default `cpu`. */
+  device?: OnnxDevice;
   /**
    * An ONNX model (bytes or a file path) to run instead of the one exported from the model's weights;
    * it must take `x` [batch, length, inChannels] float32 and give `probs` (and `logits`) like the export.
@@ -27,7 +33,7 @@ export interface OnnxEngineOptions {
  * ~2,000-2,350 against ~1,100-1,800 without; the memory arena made no measurable difference. One
  * inter-op thread: the graph is a chain.
  */
-function sessionOptions(threads: number): InferenceSession.SessionOptions {
+function cpuSessionOptions(threads: number): InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
@@ -37,6 +43,16 @@ function sessionOptions(threads: number): InferenceSession.SessionOptions {
     enableCpuMemArena: true,
     enableMemPattern: true,
   };
+}
+
+/**
+ * The WebGPU provider takes every node of the Add export (src/engine/onnx/export.ts); the CPU threads
+ * only feed it. Its first run of a shape compiles the shaders (seconds on lavapipe).
+ */
+function sessionOptions(threads: number, device: OnnxDevice): InferenceSession.SessionOptions {
+  if (device === 'cpu') return cpuSessionOptions(threads);
+  // Severity 3 (errors): it otherwise warns on every session that the shape arithmetic stays on the CPU.
+  return { ...cpuSessionOptions(threads), executionProviders: ['webgpu'], logSeverityLevel: 3 };
 }
 
 async function loadOnnxRuntime(): Promise<Ort> {
@@ -53,6 +69,7 @@ async function loadOnnxRuntime(): Promise<Ort> {
 async function onnxModelBytes(
   model: LoadedModel,
   given: Uint8Array | string | undefined,
+  device: OnnxDevice,
 ): Promise<Uint8Array> {
   if (given instanceof Uint8Array) return given;
   if (typeof given === 'string') {
@@ -70,6 +87,7 @@ async function onnxModelBytes(
     version: card.version,
     source: card.source?.url ?? card.source?.origin,
     description: card.description,
+    skipJoin: device === 'webgpu' ? 'Add' : 'Sum',
   });
 }
 
@@ -100,7 +118,8 @@ function checkSession(session: InferenceSession, inChannels: number, source: str
 }
 
 class OnnxEngine implements InferenceEngine {
-  readonly name = 'onnxruntime-cpu';
+  readonly name: string;
+  readonly device: 'cpu' | 'gpu';
   readonly card: LoadedModel['card'];
   private disposed = false;
 
@@ -108,8 +127,11 @@ class OnnxEngine implements InferenceEngine {
     model: LoadedModel,
     private readonly ort: Ort,
     private readonly session: InferenceSession,
+    device: OnnxDevice,
   ) {
     this.card = model.card;
+    this.name = `onnxruntime-${device}`;
+    this.device = device === 'cpu' ? 'cpu' : 'gpu';
   }
 
   /** One onnxruntime call; its failures become EngineUnavailableError. */
@@ -152,8 +174,9 @@ class OnnxEngine implements InferenceEngine {
 }
 
 /**
- * The onnxruntime (CPU) engine: exports the model's weights to ONNX (src/engine/onnx/export.ts) or
- * takes a given .onnx, and runs it in one InferenceSession. Any batch size and window length.
+ * The onnxruntime engine: exports the model's weights to ONNX (src/engine/onnx/export.ts) or takes a
+ * given .onnx, and runs it in one InferenceSession on the CPU or on WebGPU. Any batch size and window
+ * length. With no WebGPU adapter, session creation fails: an EngineUnavailableError.
  */
 export async function createOnnxEngine(
   model: LoadedModel,
@@ -170,11 +193,21 @@ export async function createOnnxEngine(
       : options.onnxModel
         ? 'the given ONNX model'
         : 'the exported ONNX model';
-  const bytes = await onnxModelBytes(model, options.onnxModel);
+  const device = options.device ?? 'cpu';
+  const bytes = await onnxModelBytes(model, options.onnxModel, device);
   let session: InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions(threads));
+    session = await ort.InferenceSession.create(bytes, sessionOptions(threads, device));
   } catch (error) {
+    if (device === 'webgpu' && /adapter|webgpu|dawn/i.test((error as Error).message)) {
+      throw new EngineUnavailableError(
+        `onnxruntime's WebGPU provider cannot start: ${(error as Error).message}`,
+        {
+          hint: webGpuHint,
+          cause: error,
+        },
+      );
+    }
     throw new ModelFormatError(`onnxruntime cannot load ${source}: ${(error as Error).message}`, {
       hint: 'Give a valid .onnx file (opset 17 or lower), e.g. one written by PhaseStream from the model directory.',
       cause: error,
@@ -187,8 +220,8 @@ export async function createOnnxEngine(
     throw error;
   }
   log.debug(
-    { engine: 'onnxruntime-cpu', threads, onnxBytes: bytes.byteLength, source },
+    { engine: `onnxruntime-${device}`, threads, onnxBytes: bytes.byteLength, source },
     'onnxruntime session ready',
   );
-  return new OnnxEngine(model, ort, session);
+  return new OnnxEngine(model, ort, session, device);
 }

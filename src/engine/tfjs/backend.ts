@@ -3,16 +3,23 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineUnavailableError } from '../../errors.ts';
 import { log } from '../../log.ts';
+import { findGpuAdapter, nodeWebGpu, webGpuHint } from '../webgpu.ts';
 import { registerWasmConvGradients } from './wasm-conv-gradients.ts';
 
 /**
  * The tfjs backends PhaseStream can run on, fastest first. `tensorflow-gpu` and `tensorflow` are
  * libtensorflow through the optional packages @tensorflow/tfjs-node-gpu and @tensorflow/tfjs-node
  * (both register themselves as tfjs backend `tensorflow`); `wasm` is XNNPACK in WebAssembly with
- * SIMD; `cpu` is plain JavaScript (~50x slower than wasm here, a last resort).
+ * SIMD; `cpu` is plain JavaScript (~50x slower than wasm here, a last resort). `auto` tries them in
+ * this order.
  */
 export const TFJS_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type TfjsBackendName = (typeof TFJS_BACKENDS)[number];
+/**
+ * Also `webgpu`: @tensorflow/tfjs-backend-webgpu on Dawn's Node bindings (the optional package
+ * `webgpu`), for inference on any GPU with a Vulkan, Metal or D3D12 driver. Only when asked for:
+ * `auto` also serves training, and tfjs-webgpu's gradients are not checked here.
+ */
+export type TfjsBackendName = (typeof TFJS_BACKENDS)[number] | 'webgpu';
 
 interface BackendSource {
   /** The npm package that provides it. */
@@ -40,6 +47,11 @@ const SOURCES: Record<TfjsBackendName, BackendSource> = {
     pkg: '@tensorflow/tfjs-backend-wasm',
     tfjsName: 'wasm',
     install: 'npm install @tensorflow/tfjs-backend-wasm',
+  },
+  webgpu: {
+    pkg: '@tensorflow/tfjs-backend-webgpu',
+    tfjsName: 'webgpu',
+    install: `${webGpuHint} Or choose --backend wasm.`,
   },
   cpu: {
     pkg: '@tensorflow/tfjs-backend-cpu',
@@ -102,12 +114,34 @@ async function loadWasm(): Promise<WasmModule> {
   return wasm;
 }
 
+/**
+ * tfjs-backend-webgpu registers itself only where `navigator.gpu` exists (at import) and uses the
+ * browser's GPUBufferUsage, GPUMapMode, ... globals: both come from Dawn's Node bindings.
+ */
+async function provideBrowserWebGpu(): Promise<void> {
+  const { gpu, globals } = await nodeWebGpu();
+  for (const [name, value] of Object.entries(globals)) {
+    if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true });
+  }
+  const scope = globalThis as { navigator?: { gpu?: unknown } };
+  if (scope.navigator === undefined) {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  } else if (scope.navigator.gpu === undefined) {
+    Object.defineProperty(scope.navigator, 'gpu', { value: gpu, configurable: true });
+  }
+}
+
 /** Loads, initializes and activates one backend. */
 async function activate(name: TfjsBackendName, threads?: number): Promise<ActiveBackend> {
   const { tfjsName } = SOURCES[name];
   let wasm: WasmModule | undefined;
   if (name === 'wasm') {
     wasm = await loadWasm();
+  } else if (name === 'webgpu') {
+    // Fails with the reason (no package, no driver) where tfjs would only say that it did not start.
+    await findGpuAdapter();
+    await provideBrowserWebGpu();
+    await importBackendPackage(name);
   } else {
     // libtensorflow reads its intra-op thread count from the environment once, when it starts.
     const libtensorflow = name === 'tensorflow' || name === 'tensorflow-gpu';
@@ -128,7 +162,13 @@ async function activate(name: TfjsBackendName, threads?: number): Promise<Active
   }
   if (!started) throw new EngineUnavailableError(`tfjs backend ${name} failed to start`);
   await tf.ready();
-  const actualThreads = wasm ? wasm.getThreadsCount() : name === 'cpu' ? 1 : threads;
+  const actualThreads = wasm
+    ? wasm.getThreadsCount()
+    : name === 'cpu'
+      ? 1
+      : name === 'webgpu'
+        ? undefined
+        : threads;
   return { name, tfjsName, threads: actualThreads };
 }
 

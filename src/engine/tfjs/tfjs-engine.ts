@@ -53,6 +53,7 @@ function convTensors(spec: FoldedConv, height = 1): ConvTensors {
  */
 class TfjsEngine implements InferenceEngine {
   readonly name: string;
+  readonly device: 'cpu' | 'gpu';
   readonly card: LoadedModel['card'];
   private readonly architecture: PhaseNetArchitecture;
   private readonly input: ConvTensors;
@@ -67,6 +68,7 @@ class TfjsEngine implements InferenceEngine {
     private readonly backend: ActiveBackend,
   ) {
     this.name = `tfjs-${backend.name}`;
+    this.device = backend.name === 'webgpu' || backend.name === 'tensorflow-gpu' ? 'gpu' : 'cpu';
     this.card = model.card;
     this.architecture = folded.architecture;
     this.input = convTensors(folded.input);
