@@ -109,7 +109,17 @@ export const configSchema = z.strictObject({
       /** detect_peaks' threshold against neighbours (0: off). */
       threshold: z.number().min(0).default(0),
       /** Per-station thresholds: keys `NET.STA` (wildcards allowed), values as minPeakHeight. */
-      stations: z.record(z.string(), z.strictObject({ minPeakHeight: phaseThresholds })).default({}),
+      stations: z
+        .record(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9?*]+\.[A-Za-z0-9?*]+(\.[A-Za-z0-9?*-]*(\.[A-Za-z0-9?*]+)?)?$/,
+              'a station key is NET.STA or NET.STA.LOC.CHA with ? and * wildcards, e.g. XX.DEV1 or XX.*',
+            ),
+          z.strictObject({ minPeakHeight: phaseThresholds }),
+        )
+        .default({}),
     })
     .default({ strideS: 15, stitch: 'mean', edgeBlindS: 0, threshold: 0, stations: {} }),
   stream: z
