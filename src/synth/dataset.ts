@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SimulationDatasetConfig } from '../config/schema.ts';
 import { PhaseStreamError, UsageError } from '../errors.ts';
@@ -308,9 +308,16 @@ export async function buildDataset(
   };
 }
 
-/** A worker thread that runs tasks; it loads the TypeScript sources through tsx as the CLI does. */
+/**
+ * A worker thread that runs tasks: the compiled worker in the package, or its TypeScript source through
+ * tsx (tests, development), as the main thread runs.
+ */
 function startWorker(config: SimulationDatasetConfig, out: string): Worker {
-  const entry = pathToFileURL(join(import.meta.dirname, 'dataset-worker.ts')).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const ext = extname(fileURLToPath(import.meta.url));
+  const entry = pathToFileURL(join(import.meta.dirname, `dataset-worker${ext}`)).href;
+  const bootstrap =
+    ext === '.ts'
+      ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
+      : `import(${JSON.stringify(entry)});`;
   return new Worker(bootstrap, { eval: true, workerData: { config, out } });
 }
