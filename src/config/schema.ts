@@ -77,6 +77,12 @@ export const websocketSinkSchema = z.strictObject({
   /** Messages queued per client; past it a slow client misses picks (`gap`) or is closed (`disconnect`). */
   maxQueue: z.number().int().positive().default(1000),
   slowClient: z.enum(['gap', 'disconnect']).default('gap'),
+  /** Web page origins besides the server's own that may connect (a browser's other origins get 403). */
+  allowedOrigins: z.array(z.url()).default([]),
+  /** Connections at once, in all and from one address; subscribe requests a client may make a minute. */
+  maxClients: z.number().int().positive().default(256),
+  maxClientsPerAddress: z.number().int().positive().default(128),
+  maxSubscribesPerMinute: z.number().int().positive().default(60),
 });
 
 /** The HTTP server: /healthz, /metrics (Prometheus) and the WebSocket. */
