@@ -296,11 +296,11 @@ export const simulationDatasetSchema = z.strictObject({
     .prefault({}),
   noise: z
     .strictObject({
-      /** Additive white Gaussian noise at an SNR (dB) drawn from this range; omit for none. */
-      snrDb: range(-50, 100).optional(),
+      /** Additive white Gaussian noise at an SNR (dB) drawn from this range; null for none. */
+      snrDb: range(-50, 100).nullable().default([0, 30]),
     })
     .prefault({}),
-  /** Channel codes of the records' E, N, Z components (X -> E, Z -> Z, N stays zero but for noise). */
+  /** Channel codes of the records' E, N, Z components (X -> E and N by a random azimuth, Z -> Z). */
   channels: z.tuple([z.string(), z.string(), z.string()]).default(['HHE', 'HHN', 'HHZ']),
 });
 

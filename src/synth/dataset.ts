@@ -129,29 +129,48 @@ export function runTask(
       dropped++;
       return;
     }
-    // The event at a random time in the record; X -> E, up (-z) -> Z, N only noise.
+    // The event at a random time in the record. The simulation's plane is a vertical section through
+    // source and receiver: its horizontal motion X lies along the profile, which gets a random
+    // azimuth, so X splits into E and N (X sin az, X cos az). Motion across the profile (SH) is not in
+    // a 2-D P-SV simulation: it is zero here, as it is for an explosion in layered ground, and smaller
+    // than the real one for other sources. Up (-z) -> Z.
     const offset = Math.floor(uniform() * (recordLength - simulatedLength + 1));
+    const azimuth = 2 * Math.PI * uniform();
+    const horizontal = resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, simulatedLength);
     const east = new Float32Array(recordLength);
+    const north = new Float32Array(recordLength);
     const up = new Float32Array(recordLength);
-    east.set(resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, simulatedLength), offset);
+    east.set(
+      horizontal.map((v) => v * Math.sin(azimuth)),
+      offset,
+    );
+    north.set(
+      horizontal.map((v) => v * Math.cos(azimuth)),
+      offset,
+    );
     up.set(
       resampleTrace(sim.vz[r], sim.firstSampleS, sim.dtS, fs, simulatedLength).map((v) => -v),
       offset,
     );
-    const scale = Math.max(...east.map(Math.abs), ...up.map(Math.abs)) || 1;
+    const scale = Math.max(...east.map(Math.abs), ...north.map(Math.abs), ...up.map(Math.abs)) || 1;
     for (let k = 0; k < recordLength; k++) {
       east[k] /= scale;
+      north[k] /= scale;
       up[k] /= scale;
     }
     const itp = offset + Math.round(labels.pS[r] * fs);
     const its = offset + Math.round(labels.sS[r] * fs);
+    // The horizontal's RMS is that of X whatever the azimuth (E and N share it).
     const signalRms =
-      Math.hypot(rms(east, itp, offset + simulatedLength), rms(up, itp, offset + simulatedLength)) /
-      Math.SQRT2;
+      Math.hypot(
+        rms(east, itp, offset + simulatedLength),
+        rms(north, itp, offset + simulatedLength),
+        rms(up, itp, offset + simulatedLength),
+      ) / Math.SQRT2;
     for (let e = 0; e < extraction.extractsPerRecord; e++) {
       const cut = chooseExtract(recordLength, windowSamples, itp, its, extraction.alpha, uniform);
       const sign = uniform() < extraction.reversePolarity ? -1 : 1;
-      const components = [east, new Float32Array(recordLength), up].map((c) =>
+      const components = [east, north, up].map((c) =>
         c.slice(cut.start, cut.start + windowSamples).map((v) => sign * v),
       );
       const snrDb = noise.snrDb ? noise.snrDb[0] + (noise.snrDb[1] - noise.snrDb[0]) * uniform() : null;
