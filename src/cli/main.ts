@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PhaseStreamError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -7,8 +8,11 @@ import { registerCommands } from './commands.ts';
  * The CLI entry point: the one place where ingest, stream, picker and sink are wired together,
  * each command in its own file under src/cli/commands/.
  */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+
 const program = new Command('phasestream')
   .description('Realtime seismic phase picking with PhaseNet: SeedLink and miniSEED in, P and S picks out.')
+  .version(version, '-V, --version', 'the version of PhaseStream')
   .showHelpAfterError()
   .exitOverride();
 

@@ -49,6 +49,16 @@ export function positiveInteger(name: string) {
   };
 }
 
+/** A parser for an option that must be a positive (finite) number, e.g. `--speed 4`. */
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0) || !Number.isFinite(n))
+      throw new UsageError(`${name} must be a positive number, got '${value}'`);
+    return n;
+  };
+}
+
 /**
  * `--page` turns the live page on (on the sinks' HTTP server, with the config's port); `--page 9000`
  * also sets the port; absent, the config decides.

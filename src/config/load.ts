@@ -76,5 +76,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return `${key === '(top level)' ? '' : `${key}: `}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   }
+  // A record key that fails its own schema: zod nests the reason; say it rather than "Invalid key".
+  if (issue.code === 'invalid_key') return `${key}: ${issue.issues.map((i) => i.message).join('; ')}`;
   return `${key}: ${issue.message}`;
 }

@@ -100,6 +100,12 @@ export const websocketSinkSchema = z.strictObject({
   /** Messages queued per client; past it a slow client misses picks (`gap`) or is closed (`disconnect`). */
   maxQueue: z.number().int().positive().default(1000),
   slowClient: z.enum(['gap', 'disconnect']).default('gap'),
+  /** Web page origins besides the server's own that may connect (a browser's other origins get 403). */
+  allowedOrigins: z.array(z.url()).default([]),
+  /** Connections at once, in all and from one address; subscribe requests a client may make a minute. */
+  maxClients: z.number().int().positive().default(256),
+  maxClientsPerAddress: z.number().int().positive().default(128),
+  maxSubscribesPerMinute: z.number().int().positive().default(60),
 });
 
 /** The HTTP server: /healthz, /metrics (Prometheus) and the WebSocket. */
@@ -139,7 +145,17 @@ export const configSchema = z.strictObject({
       /** detect_peaks' threshold against neighbours (0: off). */
       threshold: z.number().min(0).default(0),
       /** Per-station thresholds: keys `NET.STA` (wildcards allowed), values as minPeakHeight. */
-      stations: z.record(z.string(), z.strictObject({ minPeakHeight: phaseThresholds })).default({}),
+      stations: z
+        .record(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9?*]+\.[A-Za-z0-9?*]+(\.[A-Za-z0-9?*-]*(\.[A-Za-z0-9?*]+)?)?$/,
+              'a station key is NET.STA or NET.STA.LOC.CHA with ? and * wildcards, e.g. XX.DEV1 or XX.*',
+            ),
+          z.strictObject({ minPeakHeight: phaseThresholds }),
+        )
+        .default({}),
     })
     .default({ strideS: 15, stitch: 'mean', edgeBlindS: 0, threshold: 0, stations: {} }),
   stream: z
@@ -311,11 +327,11 @@ export const simulationDatasetSchema = z.strictObject({
     .prefault({}),
   noise: z
     .strictObject({
-      /** Additive white Gaussian noise at an SNR (dB) drawn from this range; omit for none. */
-      snrDb: range(-50, 100).optional(),
+      /** Additive white Gaussian noise at an SNR (dB) drawn from this range; null for none. */
+      snrDb: range(-50, 100).nullable().default([0, 30]),
     })
     .prefault({}),
-  /** Channel codes of the records' E, N, Z components (X -> E, Z -> Z, N stays zero but for noise). */
+  /** Channel codes of the records' E, N, Z components (X -> E and N by a random azimuth, Z -> Z). */
   channels: z.tuple([z.string(), z.string(), z.string()]).default(['HHE', 'HHN', 'HHZ']),
 });
 

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { WaveformFormatError } from '../errors.ts';
 import { log } from '../log.ts';
+import { interpolateNonFinite } from '../stream/sequence-channel.ts';
 import { readMseedFile } from './mseed/index.ts';
 import type { MseedRecord } from './mseed/record.ts';
 import { readPhaseNetNpz } from './npz.ts';
@@ -39,10 +40,38 @@ export function componentOf(channel: string): string {
 export async function readEventRecords(paths: string[], components: string[]): Promise<EventRecord[]> {
   const npz = paths.filter((p) => extname(p).toLowerCase() === '.npz');
   const mseed = paths.filter((p) => extname(p).toLowerCase() !== '.npz');
-  return [
+  const records = [
     ...npz.map((p) => fromNpz(p, components)),
     ...(mseed.length > 0 ? await fromMseed(mseed, components) : []),
   ];
+  for (const record of records) interpolateRecord(record);
+  return records;
+}
+
+/**
+ * NaN and ±Infinity samples, by the streaming path's rule (sequenceChannel): linear interpolation
+ * between the nearest finite samples of the component, with a warning; a component with no finite
+ * sample is left as zeros, like a missing one.
+ */
+function interpolateRecord(record: EventRecord): void {
+  const k = record.components.length;
+  const channel = new Float64Array(record.length);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < record.length; i++) channel[i] = record.data[i * k + c];
+    const replaced = interpolateNonFinite(channel);
+    if (replaced === 0) continue;
+    for (let i = 0; i < record.length; i++) record.data[i * k + c] = replaced === -1 ? 0 : channel[i];
+    log.warn(
+      {
+        source: record.source,
+        component: record.components[c],
+        samples: replaced === -1 ? record.length : replaced,
+      },
+      replaced === -1
+        ? `no finite sample in ${record.length}: the component is left as zeros`
+        : `${replaced} of ${record.length} samples were NaN or infinite: linearly interpolated`,
+    );
+  }
 }
 
 function fromNpz(path: string, components: string[]): EventRecord {

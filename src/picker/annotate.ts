@@ -28,15 +28,24 @@ export interface AnnotateOptions {
   picker: PhasePickerOptions;
 }
 
-/** Picking options from a model card, with the usual stride of half a window. */
-export function defaultAnnotateOptions(card: ModelCard): AnnotateOptions {
+/**
+ * Picking options from a model card, with the usual stride of half a window unless given. Records are
+ * short and whole, so each sample can be taken from the windows that see it nearest their centre: the
+ * window edges are blinded by half of what the stride leaves, (window - stride) / 2 at each end, which
+ * still covers every sample away from the record's own ends. (Without it, an onset on the first sample
+ * of a window, as PhaseNet's npz records have at the default stride, is averaged with a window that
+ * cannot see it and loses half its probability.)
+ */
+export function defaultAnnotateOptions(card: ModelCard, strideSamples?: number): AnnotateOptions {
+  const stride = strideSamples ?? Math.floor(card.windowLength / 2);
   return {
-    strideSamples: Math.floor(card.windowLength / 2),
+    strideSamples: stride,
     batchSize: 32,
     picker: {
       classes: card.classes,
       minPeakHeight: card.picking.minPeakHeight,
       minPeakDistanceSamples: card.picking.minPeakDistanceSamples,
+      edgeBlindSamples: Math.max(0, Math.floor((card.windowLength - stride) / 2)),
     },
   };
 }

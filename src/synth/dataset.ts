@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SimulationDatasetConfig } from '../config/schema.ts';
 import { PhaseStreamError, UsageError } from '../errors.ts';
@@ -146,29 +146,48 @@ export function runTask(
       dropped++;
       return;
     }
-    // The event at a random time in the record; X -> E, up (-z) -> Z, N only noise.
+    // The event at a random time in the record. The simulation's plane is a vertical section through
+    // source and receiver: its horizontal motion X lies along the profile, which gets a random
+    // azimuth, so X splits into E and N (X sin az, X cos az). Motion across the profile (SH) is not in
+    // a 2-D P-SV simulation: it is zero here, as it is for an explosion in layered ground, and smaller
+    // than the real one for other sources. Up (-z) -> Z.
     const offset = Math.floor(uniform() * (recordLength - simulatedLength + 1));
+    const azimuth = 2 * Math.PI * uniform();
+    const horizontal = resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, simulatedLength);
     const east = new Float32Array(recordLength);
+    const north = new Float32Array(recordLength);
     const up = new Float32Array(recordLength);
-    east.set(resampleTrace(sim.vx[r], sim.firstSampleS, sim.dtS, fs, simulatedLength), offset);
+    east.set(
+      horizontal.map((v) => v * Math.sin(azimuth)),
+      offset,
+    );
+    north.set(
+      horizontal.map((v) => v * Math.cos(azimuth)),
+      offset,
+    );
     up.set(
       resampleTrace(sim.vz[r], sim.firstSampleS, sim.dtS, fs, simulatedLength).map((v) => -v),
       offset,
     );
-    const scale = Math.max(...east.map(Math.abs), ...up.map(Math.abs)) || 1;
+    const scale = Math.max(...east.map(Math.abs), ...north.map(Math.abs), ...up.map(Math.abs)) || 1;
     for (let k = 0; k < recordLength; k++) {
       east[k] /= scale;
+      north[k] /= scale;
       up[k] /= scale;
     }
     const itp = offset + Math.round(labels.pS[r] * fs);
     const its = offset + Math.round(labels.sS[r] * fs);
+    // The horizontal's RMS is that of X whatever the azimuth (E and N share it).
     const signalRms =
-      Math.hypot(rms(east, itp, offset + simulatedLength), rms(up, itp, offset + simulatedLength)) /
-      Math.SQRT2;
+      Math.hypot(
+        rms(east, itp, offset + simulatedLength),
+        rms(north, itp, offset + simulatedLength),
+        rms(up, itp, offset + simulatedLength),
+      ) / Math.SQRT2;
     for (let e = 0; e < extraction.extractsPerRecord; e++) {
       const cut = chooseExtract(recordLength, windowSamples, itp, its, extraction.alpha, uniform);
       const sign = uniform() < extraction.reversePolarity ? -1 : 1;
-      const components = [east, new Float32Array(recordLength), up].map((c) =>
+      const components = [east, north, up].map((c) =>
         c.slice(cut.start, cut.start + windowSamples).map((v) => sign * v),
       );
       const snrDb = noise.snrDb ? noise.snrDb[0] + (noise.snrDb[1] - noise.snrDb[0]) * uniform() : null;
@@ -325,9 +344,16 @@ export async function buildDataset(
   };
 }
 
-/** A worker thread that runs tasks; it loads the TypeScript sources through tsx as the CLI does. */
+/**
+ * A worker thread that runs tasks: the compiled worker in the package, or its TypeScript source through
+ * tsx (tests, development), as the main thread runs.
+ */
 function startWorker(config: SimulationDatasetConfig, out: string): Worker {
-  const entry = pathToFileURL(join(import.meta.dirname, 'dataset-worker.ts')).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const ext = extname(fileURLToPath(import.meta.url));
+  const entry = pathToFileURL(join(import.meta.dirname, `dataset-worker${ext}`)).href;
+  const bootstrap =
+    ext === '.ts'
+      ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
+      : `import(${JSON.stringify(entry)});`;
   return new Worker(bootstrap, { eval: true, workerData: { config, out } });
 }

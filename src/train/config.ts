@@ -111,6 +111,7 @@ export const evaluateConfigSchema = z
     data: z.array(z.string()).optional(),
     model: z.string().optional(),
     exclusions: z.string().optional(),
+    exclusionMode: z.enum(['strict', 'lenient']).default('strict'),
     tolerance: z.number().positive().default(0.1),
     format: z.enum(['table', 'json']).default('table'),
     engine: z.enum(['auto', 'onnxruntime', 'tfjs']).optional(),

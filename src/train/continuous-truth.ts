@@ -40,15 +40,52 @@ export function isoToEpochUs(iso: string): number {
 }
 
 /**
- * The transients of a continuous-dev style manifest (`background_unlabelled_transients_s`: per
- * component, [start, end] seconds after `start`) as exclusion intervals in epoch microseconds.
+ * How the manifest's transients exclude picks. `strict` (the default): only where the real background is
+ * still there, i.e. not inside an embedded event window, where the background was replaced by the
+ * event record (a pick there is the picker's own doing, and counts). `lenient`: the intervals as listed.
  */
-export function readTransientExclusions(path: string): [number, number][] {
+export type ExclusionMode = 'strict' | 'lenient';
+
+/**
+ * The transients of a continuous-dev style manifest (`background_unlabelled_transients_s`: per
+ * component, [start, end] seconds after `start`) as exclusion intervals in epoch microseconds; in
+ * `strict` mode minus the `embeds` windows (`start_sample`, `end_sample` at `sampling_rate`).
+ */
+export function readTransientExclusions(path: string, mode: ExclusionMode = 'strict'): [number, number][] {
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
   const startUs = isoToEpochUs(manifest.start);
   const byComponent: Record<string, [number, number][]> = manifest.background_unlabelled_transients_s ?? {};
-  return Object.values(byComponent)
+  const listed = Object.values(byComponent)
     .flat()
-    .map(([a, b]) => [startUs + Math.round(a * 1e6), startUs + Math.round(b * 1e6)] as [number, number])
-    .sort((x, y) => x[0] - y[0]);
+    .map(([a, b]) => [startUs + Math.round(a * 1e6), startUs + Math.round(b * 1e6)] as [number, number]);
+  const rate: number = manifest.sampling_rate ?? 100;
+  const embeds: { start_sample: number; end_sample: number }[] = manifest.embeds ?? [];
+  const replaced = embeds.map(
+    (e) =>
+      [
+        startUs + Math.round((e.start_sample * 1e6) / rate),
+        startUs + Math.round((e.end_sample * 1e6) / rate),
+      ] as [number, number],
+  );
+  return (
+    mode === 'strict' ? listed.flatMap((interval) => subtractIntervals(interval, replaced)) : listed
+  ).sort((x, y) => x[0] - y[0]);
+}
+
+/** The parts of `[start, end]` outside every interval of `holes` (each `[from, to)`). */
+export function subtractIntervals(
+  [start, end]: [number, number],
+  holes: readonly (readonly [number, number])[],
+): [number, number][] {
+  let parts: [number, number][] = [[start, end]];
+  for (const [from, to] of holes) {
+    parts = parts.flatMap(([a, b]): [number, number][] => {
+      if (to <= a || from > b) return [[a, b]];
+      return [
+        ...(from > a ? [[a, from - 1] as [number, number]] : []),
+        ...(to <= b ? [[to, b] as [number, number]] : []),
+      ];
+    });
+  }
+  return parts;
 }

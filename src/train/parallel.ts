@@ -1,3 +1,5 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TfjsBackendName } from '../engine/tfjs/tfjs-engine.ts';
 import type { PhaseNetWeights } from '../model/phasenet/architecture.ts';
@@ -28,7 +30,8 @@ class ReplicaThread {
   }
 
   static async start(backend: TfjsBackendName, options: ReplicaOptions): Promise<ReplicaThread> {
-    const entry = new URL('./replica-worker.ts', import.meta.url).href;
+    // `.ts` from the sources (tests, development), `.js` from the compiled package.
+    const entry = new URL(`./replica-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
     const worker = new Worker(new URL('./replica-worker-boot.mjs', import.meta.url), {
       workerData: { entry, backend, options },
     });

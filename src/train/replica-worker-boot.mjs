@@ -1,7 +1,7 @@
 // Worker threads do not inherit the main thread's TypeScript loader (tsx registers it per thread):
-// this plain module registers it, then loads the worker itself.
+// this plain module registers it when the worker is a TypeScript source (tests, development), then
+// loads the worker itself. The compiled package's workers are JavaScript and need no loader.
 import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
 
-register();
+if (workerData.entry.endsWith('.ts')) (await import('tsx/esm/api')).register();
 await import(workerData.entry);

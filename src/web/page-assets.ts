@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -19,7 +19,8 @@ let script: Promise<string> | undefined;
  */
 export async function pageAssets(wsPath: string): Promise<Map<string, PageAsset>> {
   script ??= build({
-    entryPoints: [join(pageDir, 'app.ts')],
+    // The TypeScript source, or its compiled form in the package.
+    entryPoints: [join(pageDir, `app${extname(fileURLToPath(import.meta.url))}`)],
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -31,7 +31,8 @@ t.test('through replay, the bundled model is within 0.05 F1 of the original weig
   const result = await runCli(['replay', ...devFiles, '--output', out]);
   t.equal(result.code, 0, result.stderr);
   const bundled = pickingMetrics(readPickFile(out), readArrivalsCsv(dev('picks.csv')), {
-    exclusionsUs: readTransientExclusions(dev('manifest.json')),
+    // The card's numbers were measured with the transients excluded as listed.
+    exclusionsUs: readTransientExclusions(dev('manifest.json'), 'lenient'),
   });
   for (const phase of ['P', 'S']) {
     t.ok(

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { readPhaseNetNpz } from '../../src/ingest/npz.ts';
+import { encodePhaseNetNpz, readPhaseNetNpz } from '../../src/ingest/npz.ts';
 import { runCli } from '../helpers/cli.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
@@ -81,3 +81,78 @@ t.test('bad input gives a clear error and no stack trace', { skip }, async (t) =
   t.match(result.stderr, /bad\.npz/);
   t.notOk(result.stderr.includes('    at '), 'no stack trace');
 });
+
+const onsetRecord = join(devDir, 'BG_ACR_2012082505145960.npz');
+const skipOnset = skipUnlessShared('data', 'phasenet-ncedc-dev');
+
+t.test(
+  'an onset on the first sample of a window keeps its probability, at any stride',
+  { skip: skipOnset },
+  async (t) => {
+    // P at sample 3000: at the default stride of 1500 it is the first sample of a window that cannot see
+    // it; the record's samples are taken from the windows that see them nearest their centre.
+    const { itp } = readPhaseNetNpz(onsetRecord);
+    t.equal(itp[0], 3000);
+    for (const stride of [[], ['--stride', '30']]) {
+      const result = await runCli(['predict', onsetRecord, '--format', 'json', ...stride]);
+      t.equal(result.code, 0, result.stderr);
+      const p = result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .find((pick) => pick.phase === 'P' && Math.abs(pick.sample - itp[0]) <= 10);
+      t.ok(p && p.probability >= 0.9, `stride ${stride[1] ?? 'default'}: P ${p?.probability}`);
+    }
+  },
+);
+
+t.test(
+  'NaN samples are interpolated and reported, as the streaming path does',
+  { skip: skipOnset },
+  async (t) => {
+    const record = readPhaseNetNpz(onsetRecord);
+    const withNaN = Float32Array.from(record.data);
+    const interpolated = Float32Array.from(record.data);
+    // Samples 5000..5019 of Z (component 2) lost: NaN, and by hand the line between their neighbours.
+    const [from, to] = [4999, 5020];
+    for (let i = from + 1; i < to; i++) {
+      withNaN[i * 3 + 2] = Number.NaN;
+      const a = record.data[from * 3 + 2];
+      const b = record.data[to * 3 + 2];
+      interpolated[i * 3 + 2] = a + ((b - a) * (i - from)) / (to - from);
+    }
+    const dir = t.testdir();
+    const write = (name: string, data: Float32Array) => {
+      const path = join(dir, name);
+      writeFileSync(
+        path,
+        encodePhaseNetNpz({
+          data,
+          length: record.length,
+          itp: record.itp[0],
+          its: record.its[0],
+          channels: ['E', 'N', 'Z'],
+        }),
+      );
+      return path;
+    };
+    const nan = await runCli(['predict', write('nan.npz', withNaN), '--format', 'json']);
+    const byHand = await runCli(['predict', write('hand.npz', interpolated), '--format', 'json']);
+    t.equal(nan.code, 0, nan.stderr);
+    t.match(nan.stderr, /20 of 9001 samples were NaN or infinite: linearly interpolated/);
+    t.match(nan.stderr, /"component":"Z"/);
+    const picks = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const { source, ...pick } = JSON.parse(l);
+          return pick;
+        });
+    t.ok(
+      picks(nan.stdout).some((p) => p.phase === 'P'),
+      'P is still picked',
+    );
+    t.same(picks(nan.stdout), picks(byHand.stdout), 'the same picks as the record interpolated by hand');
+  },
+);

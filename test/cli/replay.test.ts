@@ -12,21 +12,23 @@ const dev = (...p: string[]) => sharedPath('data', 'continuous-dev', ...p);
 const devFiles = ['HHE', 'HHN', 'HHZ'].map((c) => dev(`XX.DEV1.00.${c}.mseed`));
 const skip = skipUnlessShared('data', 'continuous-dev') || skipUnlessShared('models', 'phasenet-original');
 
-t.test('replay of the dev record with the original weights: P and S F1 >= 0.85', { skip }, async (t) => {
+t.test('replay of the dev record with the original weights: P and S F1 >= 0.82', { skip }, async (t) => {
   const out = join(t.testdir(), 'picks.jsonl');
   const result = await runCli(['replay', ...devFiles, '--model', await originalModelDir(), '--output', out]);
   t.equal(result.code, 0, result.stderr);
   const picks = readPickFile(out);
   const metrics = pickingMetrics(picks, readArrivalsCsv(dev('picks.csv')), {
     toleranceUs: 100_000,
-    exclusionsUs: readTransientExclusions(dev('manifest.json')),
+    // Strict: a pick inside an embedded event window counts even where the manifest lists a transient
+    // (the background there was replaced); measured P 0.833, S 0.866 (README).
+    exclusionsUs: readTransientExclusions(dev('manifest.json'), 'strict'),
   });
   t.ok(
-    metrics.P.f1 >= 0.85,
+    metrics.P.f1 >= 0.82,
     `P F1 ${metrics.P.f1.toFixed(3)} (precision ${metrics.P.precision.toFixed(3)}, recall ${metrics.P.recall.toFixed(3)})`,
   );
   t.ok(
-    metrics.S.f1 >= 0.85,
+    metrics.S.f1 >= 0.82,
     `S F1 ${metrics.S.f1.toFixed(3)} (precision ${metrics.S.precision.toFixed(3)}, recall ${metrics.S.recall.toFixed(3)})`,
   );
   const lines = readFileSync(out, 'utf8')
@@ -108,10 +110,10 @@ t.test('a bad config key is named with the fix', async (t) => {
 
 t.test('a reader that stops early ends the replay quietly', { skip }, async (t) => {
   const { spawn } = await import('node:child_process');
-  const { repoRoot } = await import('../helpers/cli.ts');
+  const { cliEntry } = await import('../helpers/cli.ts');
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'bin/phasestream.js'), 'replay', ...devFiles, '--model', await originalModelDir()],
+    [...cliEntry, 'replay', ...devFiles, '--model', await originalModelDir()],
     { env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

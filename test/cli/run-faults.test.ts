@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
-import { repoRoot, runCli } from '../helpers/cli.ts';
+import { cliEntry, repoRoot, runCli } from '../helpers/cli.ts';
 import { loadRecordFiles } from '../helpers/seedlink/server.ts';
 import { freePort } from '../helpers/seedlink-server.ts';
 import { lcg } from '../stream/marbles.ts';
@@ -61,11 +61,10 @@ function startServer(port: number, originMs: number): Promise<ServerProcess> {
 }
 
 function startRun(config: string, output: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [resolve(repoRoot, 'bin/phasestream.js'), 'run', '--config', config, '--output', output],
-    { env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  return spawn(process.execPath, [...cliEntry, 'run', '--config', config, '--output', output], {
+    env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 const kill = (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') =>

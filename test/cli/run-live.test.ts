@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
-import { repoRoot, runCli } from '../helpers/cli.ts';
+import { cliEntry, repoRoot, runCli } from '../helpers/cli.ts';
 import { loadRecordFiles, RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
 import { freePort, silentLogger } from '../helpers/seedlink-server.ts';
 
@@ -13,7 +13,7 @@ const files = ['SYN01', 'SYN02'].flatMap((s) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function run(args: string[]): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, [resolve(repoRoot, 'bin/phasestream.js'), 'run', ...args], {
+  const child = spawn(process.execPath, [...cliEntry, 'run', ...args], {
     env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

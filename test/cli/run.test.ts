@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
-import { repoRoot, runCli } from '../helpers/cli.ts';
+import { cliEntry, runCli } from '../helpers/cli.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
 import { loadRecordFiles, RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
 import { silentLogger } from '../helpers/seedlink-server.ts';
@@ -14,14 +14,10 @@ const devFiles = ['HHE', 'HHN', 'HHZ'].map((c) =>
 const skip = skipUnlessShared('data', 'continuous-dev') || skipUnlessShared('models', 'phasenet-original');
 
 function startRun(config: string, output: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [resolve(repoRoot, 'bin/phasestream.js'), 'run', '--config', config, '--output', output],
-    {
-      env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  return spawn(process.execPath, [...cliEntry, 'run', '--config', config, '--output', output], {
+    env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 /** Waits until the client's state file says it has received sequence `last` of XX_DEV1. */

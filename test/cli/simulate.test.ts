@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import t from 'tap';
+import { tickStep } from '../../src/synth/image.ts';
 import { runCli } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'phasestream-simulate-'));
@@ -36,6 +37,33 @@ t.test('simulate: an image of the wavefield and seismograms, and the labels', as
   let coloured = 0;
   for (let k = 0; k < png.data.length; k += 4) if (png.data[k] !== png.data[k + 2]) coloured++;
   t.ok(coloured > 1000, `${coloured} coloured pixels (wavefield, labels)`);
+  const pixel = (x: number, y: number) => [
+    ...png.data.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3),
+  ];
+  // The colour bar at the bottom: a run of blue shading to white.
+  let blue = 0;
+  for (let y = png.height - 80; y < png.height; y++)
+    for (let x = 0; x < png.width; x++) {
+      const [r, g, b] = pixel(x, y);
+      if (b > 240 && r < 160 && g < 160) blue++;
+    }
+  t.ok(blue > 500, `${blue} pixels of the colour bar's blue end`);
+  // Axes: the depth numbers and label left of the first snapshot (dark text in the margin).
+  let text = 0;
+  for (let y = 30; y < 200; y++)
+    for (let x = 0; x < 45; x++) {
+      const [r, g, b] = pixel(x, y);
+      if (r < 80 && g < 80 && b < 80) text++;
+    }
+  t.ok(text > 20, `${text} dark pixels of depth numbers and label`);
+});
+
+t.test('axis ticks fall on round values', async (t) => {
+  t.equal(tickStep(6, 6), 1);
+  t.equal(tickStep(6.35, 6), 2);
+  t.equal(tickStep(2.5, 6), 0.5);
+  t.equal(tickStep(40, 6), 10);
+  t.equal(tickStep(0.03, 6), 0.005);
 });
 
 t.test('simulate dataset: one command, a dataset and a summary', async (t) => {

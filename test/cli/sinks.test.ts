@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
-import { repoRoot, runCli } from '../helpers/cli.ts';
+import { cliEntry, runCli } from '../helpers/cli.ts';
 import { freePort, influxdFor, skipUnlessInfluxd } from '../helpers/influxd.ts';
 import { originalModelDir } from '../helpers/original-model.ts';
 import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../helpers/seedlink/server.ts';
@@ -47,8 +47,7 @@ t.test(
       ].join('\n'),
     );
     const env = { ...process.env, TEST_WS_TOKEN: 'let-me-in', PHASESTREAM_LOG_LEVEL: 'warn' };
-    const bin = resolve(repoRoot, 'bin/phasestream.js');
-    const run = spawn(process.execPath, [bin, 'run', '--config', config, '--output', output], {
+    const run = spawn(process.execPath, [...cliEntry, 'run', '--config', config, '--output', output], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -71,7 +70,7 @@ t.test(
     }
     const subscriber = spawn(
       process.execPath,
-      [bin, 'subscribe', `ws://127.0.0.1:${port}/ws`, '--token-env', 'TEST_WS_TOKEN'],
+      [...cliEntry, 'subscribe', `ws://127.0.0.1:${port}/ws`, '--token-env', 'TEST_WS_TOKEN'],
       { env, stdio: ['ignore', 'pipe', 'ignore'] },
     );
     t.teardown(() => subscriber.kill('SIGKILL'));

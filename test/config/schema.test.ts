@@ -70,6 +70,17 @@ t.test('errors name the key and what fits', async (t) => {
     () => checkConfig({ seedlink: [{ url: 'x:1', stations: ['DEV1'] }] }),
     /seedlink\.0\.stations\.0: a station is NET\.STA/,
   );
+  t.throws(
+    () => checkConfig({ picker: { stations: { 'not a station!!': { minPeakHeight: { P: 0.5 } } } } }),
+    /picker\.stations\.not a station!!: a station key is NET\.STA/,
+  );
+  t.doesNotThrow(() =>
+    checkConfig({
+      picker: {
+        stations: { 'XX.*': { minPeakHeight: { P: 0.5 } }, 'XX.DEV1.00.HH?': { minPeakHeight: {} } },
+      },
+    }),
+  );
   t.throws(() => checkConfig({ sinkz: {} }), /unknown key 'sinkz'/);
   t.throws(() => checkConfig({ sinkz: {} }), ConfigError);
   t.throws(

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { repoRoot } from './cli.ts';
+import { cliEntry, repoRoot } from './cli.ts';
 
 /** Debian's Chromium (`.ci/debian-packages`), or the one PHASESTREAM_CHROMIUM names. */
 export const chromiumPath = process.env.PHASESTREAM_CHROMIUM ?? '/usr/bin/chromium';
@@ -35,7 +34,7 @@ export function launchChromium(): Promise<Browser> {
 export function startWithPage(
   args: string[],
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [resolve(repoRoot, 'bin/phasestream.js'), ...args], {
+  const child = spawn(process.execPath, [...cliEntry, ...args], {
     cwd: repoRoot,
     env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * Node's arguments that run the CLI from the TypeScript sources (through tsx), so that tests check the
+ * sources whether or not `npm run build` has compiled them; `test/cli/package.test.ts` runs the build.
+ */
+export const cliEntry = ['--import', 'tsx', resolve(repoRoot, 'src/cli/main.ts')];
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -16,7 +22,7 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [resolve(repoRoot, 'bin/phasestream.js'), ...args], {
+    const child = spawn(process.execPath, [...cliEntry, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: 'warn', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

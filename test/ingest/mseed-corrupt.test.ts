@@ -327,3 +327,31 @@ t.test('readMseedFile reads a file with bad records; a missing file throws', asy
     }
   }, WaveformFormatError);
 });
+
+t.test(
+  'a record dated 2150 or on day 400 is a header error naming the date, not "not miniSEED"',
+  async (t) => {
+    for (const [version, yearAt, littleEndian] of [
+      [2, 20, false],
+      [3, 8, true],
+    ] as const) {
+      for (const [year, day] of [
+        [2150, 10],
+        [2024, 400],
+      ]) {
+        const records = goodRecords(version);
+        const view = new DataView(records[BAD].buffer, records[BAD].byteOffset);
+        view.setUint16(yearAt, year, littleEndian);
+        view.setUint16(yearAt + 2, day, littleEndian);
+        const got = outcome(readMseedBuffer(Buffer.concat(records)));
+        const offset = offsets(records)[BAD];
+        t.same(
+          summary(got),
+          oneBadRecord({ problem: 'header', offset, missing: [BAD], good: goodRecords(version) }),
+          `miniSEED ${version}, year ${year}, day ${day}`,
+        );
+        t.match(got.errors[0].message, new RegExp(`year ${year}, day of year ${day} is out of range`));
+      }
+    }
+  },
+);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { checkWithSchema, readConfigFile } from '../../config/load.ts';
 import { createEngine } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
@@ -7,7 +7,12 @@ import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
 import { PICK_COLUMNS } from '../../sink/pick-file.ts';
 import { evaluateConfigSchema } from '../../train/config.ts';
-import { isoToEpochUs, readArrivalsCsv, readTransientExclusions } from '../../train/continuous-truth.ts';
+import {
+  type ExclusionMode,
+  isoToEpochUs,
+  readArrivalsCsv,
+  readTransientExclusions,
+} from '../../train/continuous-truth.ts';
 import { npzDataset } from '../../train/dataset.ts';
 import { evaluateWindows } from '../../train/evaluate-windows.ts';
 import { type PhaseMetrics, pickingMetrics, type TimedPhase } from '../../train/metrics.ts';
@@ -52,7 +57,7 @@ export function metricsTable(metrics: Record<string, PhaseMetrics>): string {
     const ms = (us: number | null) => (us === null ? '-' : (us / 1000).toFixed(1));
     rows.push([
       phase,
-      m.precision.toFixed(3),
+      hasPicks(m) ? m.precision.toFixed(3) : 'undefined',
       m.recall.toFixed(3),
       m.f1.toFixed(3),
       String(m.truePositives),
@@ -64,7 +69,15 @@ export function metricsTable(metrics: Record<string, PhaseMetrics>): string {
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return `${rows.map((r) => r.map((cell, c) => cell.padStart(widths[c])).join('  ')).join('\n')}\n`;
+  const notes = Object.entries(metrics)
+    .filter(([, m]) => !hasPicks(m))
+    .map(([phase]) => `${phase}: no picks were scored, so precision (TP / picks) is undefined\n`);
+  return `${rows.map((r) => r.map((cell, c) => cell.padStart(widths[c])).join('  ')).join('\n')}\n${notes.join('')}`;
+}
+
+/** Whether any pick was scored (true or false positive): precision is 0/0 otherwise. */
+function hasPicks(m: Pick<PhaseMetrics, 'truePositives' | 'falsePositives'>): boolean {
+  return m.truePositives + m.falsePositives > 0;
 }
 
 /** The options from `--config` with those given on the command line laid over them, checked. */
@@ -89,6 +102,7 @@ interface EvaluateOptions {
   backend?: string;
   threads?: number;
   exclusions?: string;
+  exclusionMode: ExclusionMode;
   tolerance: number;
   format: string;
 }
@@ -120,6 +134,14 @@ export function registerEvaluateCommand(program: Command): void {
       '--exclusions <manifest.json>',
       "leave out unmatched picks inside the manifest's unlabelled transients",
     )
+    .addOption(
+      new Option(
+        '--exclusion-mode <mode>',
+        'strict: not inside embedded event windows, where the background was replaced; lenient: as listed',
+      )
+        .choices(['strict', 'lenient'])
+        .default('strict'),
+    )
     .option('--tolerance <seconds>', 'largest |pick - arrival| of a true positive', Number, 0.1)
     .option('--format <format>', 'table or json', 'table')
     .option('--config <file>', 'YAML or JSON with any of these options by name; options given override it');
@@ -136,14 +158,14 @@ export function registerEvaluateCommand(program: Command): void {
       }
       metrics = pickingMetrics(readPickFile(opts.picks), readArrivalsCsv(opts.truth), {
         toleranceUs,
-        exclusionsUs: opts.exclusions ? readTransientExclusions(opts.exclusions) : [],
+        exclusionsUs: opts.exclusions ? readTransientExclusions(opts.exclusions, opts.exclusionMode) : [],
       });
     }
     if (opts.format === 'json') {
       const summary = Object.fromEntries(
         Object.entries(metrics).map(([phase, { residualsUs, ...rest }]) => [
           phase,
-          { ...rest, matched: residualsUs.length },
+          { ...rest, precision: hasPicks(rest) ? rest.precision : null, matched: residualsUs.length },
         ]),
       );
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -78,8 +78,7 @@ export function registerPredictCommand(program: Command): void {
     }
     const engine = await createEngine(model, engineOptionsFrom(opts));
     try {
-      const options = defaultAnnotateOptions(model.card);
-      if (opts.stride) options.strideSamples = opts.stride;
+      const options = defaultAnnotateOptions(model.card, opts.stride);
       for (const record of records) {
         const annotation = await annotateRecord(engine, record.data, options);
         const picks = picksOf(record, annotation);

@@ -10,12 +10,13 @@ import type { Config } from '../../config/schema.ts';
 import { createEngine } from '../../engine/index.ts';
 import { UsageError } from '../../errors.ts';
 import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
+import { isoFromEpochUs } from '../../ingest/mseed/index.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
 import { openPickWriter } from '../../sink/pick-document.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
-import { addEngineOptions, engineOptionsFrom, pageOption } from '../options.ts';
+import { addEngineOptions, engineOptionsFrom, pageOption, positiveNumber } from '../options.ts';
 import { fdsnReplayFiles } from './replay-fdsn.ts';
 
 interface ReplayOptions {
@@ -81,6 +82,46 @@ function untilInterrupted(url: string): Promise<void> {
   });
 }
 
+/** The files to replay, each checked before anything slow (the model) is loaded. */
+function replayInputs(
+  files: string[],
+  sds: string | undefined,
+  startUs: number | undefined,
+  endUs: number | undefined,
+  stations: string[] | undefined,
+  fromFdsn: boolean,
+): string[] {
+  for (const file of files) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat?.isFile()) {
+      throw new UsageError(`${file}: ${stat ? 'not a file' : 'no such file'}`, {
+        hint: /[*?[]/.test(file)
+          ? 'the pattern matched no file: check the directory and the name'
+          : 'give miniSEED files that exist, or --sds <dir> --start <t> --end <t>',
+      });
+    }
+    if (stat.size === 0) log.warn({ file }, 'empty file: nothing to replay in it');
+  }
+  if (sds === undefined) {
+    if (files.length === 0 && !fromFdsn) {
+      throw new UsageError('nothing to replay', {
+        hint: 'give miniSEED files, --sds <dir> or --fdsn <url> with --start <t> --end <t>',
+      });
+    }
+    return files;
+  }
+  if (startUs === undefined || endUs === undefined) throw new UsageError('--sds needs --start and --end');
+  const found = sdsFiles(sds, startUs, endUs, stations);
+  if (found.length === 0) {
+    throw new UsageError(
+      `the SDS archive ${sds} has no file from ${isoFromEpochUs(startUs)} to ${isoFromEpochUs(endUs)}` +
+        (stations?.length ? ` for ${stations.join(', ')}` : ''),
+      { hint: 'check --start, --end and --stations against the YEAR/NET/STA/CHAN.D folders of the archive' },
+    );
+  }
+  return [...files, ...found];
+}
+
 export function registerReplayCommand(program: Command): void {
   const command = program
     .command('replay')
@@ -98,9 +139,9 @@ export function registerReplayCommand(program: Command): void {
     .option(
       '--speed <factor>',
       'pace the replay at real time x factor (default: as fast as possible)',
-      Number,
+      positiveNumber('--speed'),
     )
-    .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
+    .option('--stride <seconds>', 'seconds between window starts (default 15)', positiveNumber('--stride'))
     .option('--page [port]', 'serve the live page (docs/page.md) while replaying, at this port if given')
     .option('--hold', 'with --page: keep serving the page after the replay, until Ctrl-C')
     .option(
@@ -112,18 +153,9 @@ export function registerReplayCommand(program: Command): void {
     const config = await replayConfig(opts);
     const startUs = timeOption('--start', opts.start);
     const endUs = timeOption('--end', opts.end);
-    let paths = files;
-    if (opts.sds) {
-      if (startUs === undefined || endUs === undefined) throw new UsageError('--sds needs --start and --end');
-      paths = [...files, ...sdsFiles(opts.sds, startUs, endUs, opts.stations)];
-    }
+    let paths = replayInputs(files, opts.sds, startUs, endUs, opts.stations, opts.fdsn !== undefined);
     if (opts.fdsn)
       paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
-    if (paths.length === 0) {
-      throw new UsageError('nothing to replay', {
-        hint: 'give miniSEED files, --sds <dir> or --fdsn <url> with --start <t> --end <t>',
-      });
-    }
     const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
     const engine = await createEngine(

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { WebSocket } from 'ws';
+import type { z } from 'zod';
 import { PhaseStreamError, UsageError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import type { PickFilter, ServerMessage } from '../../sink/broadcast/protocol.ts';
+import { type PickFilter, pickFilterSchema, type ServerMessage } from '../../sink/broadcast/protocol.ts';
 import { formatPick, PICK_COLUMNS, type PickFormat } from '../../sink/pick-file.ts';
 
 interface SubscribeOptions {
@@ -15,7 +16,21 @@ interface SubscribeOptions {
   tokenEnv: string;
 }
 
-/** A server that refused the subscriber (no valid token). */
+function describeFilterError(error: z.ZodError): string {
+  const option = {
+    minProbability: '--min-probability',
+    networks: '--network',
+    stations: '--station',
+    phases: '--phase',
+  };
+  return error.issues
+    .map(
+      (issue) => `${option[issue.path[0] as keyof typeof option] ?? issue.path.join('.')}: ${issue.message}`,
+    )
+    .join('; ');
+}
+
+/** A server that refused the subscriber (no valid token, or a request it would not take). */
 export class SubscribeError extends PhaseStreamError {}
 
 const RETRY_MAX_MS = 30_000;
@@ -42,20 +57,27 @@ export function registerSubscribeCommand(program: Command): void {
       if (opts.since !== undefined && Number.isNaN(Date.parse(opts.since))) {
         throw new UsageError(`--since '${opts.since}' is not a time`, { hint: 'e.g. 2024-01-01T00:00:00Z' });
       }
-      const filter: PickFilter = {
+      // Checked here by the server's own schema: a filter the server would refuse is a usage error now.
+      const parsed = pickFilterSchema.safeParse({
         networks: opts.network,
         stations: opts.station,
         phases: opts.phase,
         minProbability: opts.minProbability,
-      };
-      await subscribe(url, filter, opts);
+      });
+      if (!parsed.success) {
+        throw new UsageError(`the filter does not fit: ${describeFilterError(parsed.error)}`, {
+          hint: '--min-probability takes a number from 0 to 1, e.g. 0.5',
+        });
+      }
+      await subscribe(url, parsed.data, opts);
     });
 }
 
 /**
  * Subscribes, prints picks, and (re)connects with backoff while the server cannot be reached or the
  * connection drops, resuming after the last sequence number seen so that the server's history fills
- * the hole. Only a refusal (401) ends it, or a signal.
+ * the hole. Only a refusal (401, or an error message for the request) ends it, or SIGINT/SIGTERM,
+ * at once, even while it waits to reconnect.
  */
 async function subscribe(url: string, filter: PickFilter, opts: SubscribeOptions): Promise<void> {
   const token = process.env[opts.tokenEnv];
@@ -65,9 +87,12 @@ async function subscribe(url: string, filter: PickFilter, opts: SubscribeOptions
   let retryMs = 500;
   let stopping = false;
   let current: WebSocket | undefined;
+  let wakeUp = () => {};
+  let refusal: string | undefined;
   const onSignal = () => {
     stopping = true;
     current?.close(1000);
+    wakeUp();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -107,12 +132,18 @@ async function subscribe(url: string, filter: PickFilter, opts: SubscribeOptions
           // Nothing to replay: a reconnect resumes from the stream's position now.
           lastSeq ??= message.seq;
         } else if (message.type === 'error') {
-          log.error({ ...message }, 'the server refused the request');
+          refusal = `${message.error}: ${message.message}`;
+          ws.close(1000);
         }
       });
       ws.on('close', () => resolve('closed'));
     });
     if (stopping) break;
+    if (refusal !== undefined) {
+      throw new SubscribeError(`${url} refused the request (${refusal})`, {
+        hint: 'check the filter options against `phasestream subscribe --help`',
+      });
+    }
     if (outcome === 'refused') {
       throw new SubscribeError(`${url} refused the subscription (401: no valid token)`, {
         hint: `put the server's token in ${opts.tokenEnv} (or name another variable with --token-env)`,
@@ -122,7 +153,13 @@ async function subscribe(url: string, filter: PickFilter, opts: SubscribeOptions
       { url, retryInMs: retryMs },
       outcome === 'failed' ? 'cannot reach the server; retrying' : 'connection lost; reconnecting',
     );
-    await new Promise((r) => setTimeout(r, retryMs));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, retryMs);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   }
 }

@@ -47,6 +47,17 @@ export function isSaneYearDay(year: number, day: number): boolean {
   return year >= 1900 && year <= 2100 && day >= 1 && day <= 366;
 }
 
+/**
+ * What is wrong with a start time that is not sane but still reads as a plausible header in big-endian
+ * order (a year that fits in four digits, a day below 1000), e.g. a record dated 2150 or on day 400;
+ * undefined where the bytes are more likely not a header at all (the other byte order, or garbage).
+ * Such a record is a damaged or mis-written miniSEED record, not "bytes that are not miniSEED".
+ */
+export function outOfRangeDate(year: number, day: number): string | undefined {
+  if (year < 1000 || year > 9999 || day > 999) return undefined;
+  return `start time year ${year}, day of year ${day} is out of range (years 1900-2100, days 1-366)`;
+}
+
 /** The nominal sampling rate of the factor and multiplier (SEED manual, fixed header fields 10 and 11). */
 export function samplingRateFromFactors(factor: number, multiplier: number): number {
   let rate = factor > 0 ? factor : factor < 0 ? -1 / factor : 0;
@@ -109,8 +120,10 @@ export function probeV2(
   if (bytes[pos + 24] > 23 || bytes[pos + 25] > 59 || bytes[pos + 26] > 60) return { kind: 'none' };
   let le = false;
   if (!isSaneYearDay(view.getUint16(pos + 20, false), view.getUint16(pos + 22, false))) {
-    if (!isSaneYearDay(view.getUint16(pos + 20, true), view.getUint16(pos + 22, true)))
-      return { kind: 'none' };
+    if (!isSaneYearDay(view.getUint16(pos + 20, true), view.getUint16(pos + 22, true))) {
+      const bad = outOfRangeDate(view.getUint16(pos + 20, false), view.getUint16(pos + 22, false));
+      return bad ? { kind: 'bad', detail: bad } : { kind: 'none' };
+    }
     le = true;
   }
 

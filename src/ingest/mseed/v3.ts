@@ -4,7 +4,7 @@ import { decodeRecordBody, steimVersion } from './payload.ts';
 import type { HeaderProbe, MseedRecord, MseedRecordIdentity, MseedSourceContext } from './record.ts';
 import { MseedRecordError } from './record.ts';
 import { epochUsFromYearDay } from './time.ts';
-import { isSaneYearDay } from './v2.ts';
+import { isSaneYearDay, outOfRangeDate } from './v2.ts';
 
 /**
  * miniSEED 3 (FDSN, 2023): a 40-byte little-endian fixed header, the source identifier, the extra
@@ -64,13 +64,11 @@ export function probeV3(
   const year = view.getUint16(pos + 8, true);
   const day = view.getUint16(pos + 10, true);
   const nanosecond = view.getUint32(pos + 4, true);
-  if (
-    !isSaneYearDay(year, day) ||
-    bytes[pos + 12] > 23 ||
-    bytes[pos + 13] > 59 ||
-    bytes[pos + 14] > 60 ||
-    nanosecond >= 1_000_000_000
-  ) {
+  if (!isSaneYearDay(year, day)) {
+    const detail = outOfRangeDate(year, day);
+    return detail ? { kind: 'bad', detail } : { kind: 'none' };
+  }
+  if (bytes[pos + 12] > 23 || bytes[pos + 13] > 59 || bytes[pos + 14] > 60 || nanosecond >= 1_000_000_000) {
     return { kind: 'none' };
   }
   const sidLength = bytes[pos + 33];

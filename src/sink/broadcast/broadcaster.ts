@@ -25,6 +25,18 @@ export interface BroadcasterOptions {
   maxQueue: number;
   /** `gap`: drop what does not fit and send a gap notice when the client catches up; `disconnect`: close it (code 4008). */
   slowClient: 'gap' | 'disconnect';
+  /**
+   * Origins besides the server's own whose web pages may connect (`https://ops.example.org`). A
+   * browser sends its page's origin; a request from any other origin is refused (403), so that a web
+   * page the user happens to visit cannot read the picks of a server on localhost. Clients that are
+   * not browsers send no origin and are not concerned.
+   */
+  allowedOrigins?: string[];
+  /** Connections at once, over all clients (default 256) and from one address (default 128); past them 503. */
+  maxClients?: number;
+  maxClientsPerAddress?: number;
+  /** Subscribe requests one client may make a minute (default 60); past it an error and close (4029). */
+  maxSubscribesPerMinute?: number;
   logger: Logger;
 }
 
@@ -46,6 +58,7 @@ export interface BroadcasterStats {
  */
 export const MAX_BUFFERED_BYTES = 256 << 10;
 export const SLOW_CLIENT_CLOSE = 4008;
+export const TOO_MANY_REQUESTS_CLOSE = 4029;
 
 // biome-ignore lint/suspicious/noExplicitAny: each stream has its own item and filter types
 type AnyStream = StreamKind<any, any>;
@@ -81,6 +94,15 @@ interface Client {
   gaps: Map<string, Gap>;
   alive: boolean;
   closed: boolean;
+  address: string;
+  /** Times (ms) of this minute's subscribe requests. */
+  subscribes: number[];
+  /**
+   * Per stream, the highest sequence number queued for this client: a new `since` or `afterSeq`
+   * replays only what it has not been given, so re-subscribing cannot make the server send its whole
+   * history again and again (amplification).
+   */
+  sentSeq: Map<string, number>;
 }
 
 /**
@@ -93,6 +115,7 @@ export class Broadcaster {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 << 10 });
   private readonly streams = new Map<string, StreamState>();
   private readonly clients = new Set<Client>();
+  private readonly perAddress = new Map<string, number>();
   /** Clients with queued items, pumped once the current burst of publishing is over. */
   private readonly dirty = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -110,6 +133,15 @@ export class Broadcaster {
 
   /** The HTTP upgrade of a WebSocket request: checks the token, then takes the client. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refusal = this.refusal(req);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      this.options.logger.warn(
+        { remote: req.socket.remoteAddress, origin: req.headers.origin },
+        `WebSocket client refused: ${refusal.reason}`,
+      );
+      return;
+    }
     if (this.options.token !== undefined && !this.authorized(req)) {
       socket.end(
         'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
@@ -147,7 +179,9 @@ export class Broadcaster {
     }
     for (const client of this.clients) {
       const matches = client.subscriptions.get(streamName);
-      if (matches?.(item)) this.enqueueItem(client, streamName, seq, serialized());
+      if (!matches?.(item)) continue;
+      if (keep) client.sentSeq.set(streamName, seq);
+      this.enqueueItem(client, streamName, seq, serialized());
     }
   }
 
@@ -178,6 +212,32 @@ export class Broadcaster {
     this.wss.close();
   }
 
+  /** Why an upgrade request is refused before its token is even looked at: its origin, or capacity. */
+  private refusal(req: IncomingMessage): { status: string; reason: string } | undefined {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.originAllowed(origin, req.headers.host)) {
+      return { status: '403 Forbidden', reason: `origin ${origin} is not allowed` };
+    }
+    if (this.clients.size >= (this.options.maxClients ?? 256)) {
+      return { status: '503 Service Unavailable', reason: 'too many connections' };
+    }
+    const address = req.socket.remoteAddress ?? '';
+    if ((this.perAddress.get(address) ?? 0) >= (this.options.maxClientsPerAddress ?? 128)) {
+      return { status: '503 Service Unavailable', reason: `too many connections from ${address}` };
+    }
+    return undefined;
+  }
+
+  private originAllowed(origin: string, host: string | undefined): boolean {
+    if (this.options.allowedOrigins?.includes(origin)) return true;
+    try {
+      const url = new URL(origin);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host;
+    } catch {
+      return false;
+    }
+  }
+
   private authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization;
     const given =
@@ -200,8 +260,12 @@ export class Broadcaster {
       gaps: new Map(),
       alive: true,
       closed: false,
+      address: req.socket.remoteAddress ?? '',
+      subscribes: [],
+      sentSeq: new Map(),
     };
     this.clients.add(client);
+    this.perAddress.set(client.address, (this.perAddress.get(client.address) ?? 0) + 1);
     this.options.logger.debug(
       { client: client.id, remote: req.socket.remoteAddress },
       'WebSocket client connected',
@@ -213,6 +277,9 @@ export class Broadcaster {
     ws.on('close', () => {
       client.closed = true;
       this.clients.delete(client);
+      const left = (this.perAddress.get(client.address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(client.address, left);
+      else this.perAddress.delete(client.address);
     });
     ws.on('error', (error) =>
       this.options.logger.debug({ client: client.id, err: error }, 'WebSocket client error'),
@@ -235,6 +302,7 @@ export class Broadcaster {
       this.sendError(client, 'bad-request', `not a protocol v${PROTOCOL_VERSION} request: ${detail}`);
       return;
     }
+    if (message.type === 'subscribe' && !this.withinSubscribeRate(client)) return;
     for (const name of message.streams) {
       const stream = this.streams.get(name);
       if (!stream) {
@@ -263,6 +331,17 @@ export class Broadcaster {
       client.subscriptions.set(name, matches);
       this.replay(client, stream, matches, filter, message);
     }
+  }
+
+  private withinSubscribeRate(client: Client): boolean {
+    const now = Date.now();
+    client.subscribes = client.subscribes.filter((t) => now - t < 60_000);
+    client.subscribes.push(now);
+    const max = this.options.maxSubscribesPerMinute ?? 60;
+    if (client.subscribes.length <= max) return true;
+    this.sendError(client, 'too-many-requests', `more than ${max} subscribe requests in a minute`);
+    client.ws.close(TOO_MANY_REQUESTS_CLOSE, 'too many requests');
+    return false;
   }
 
   /** Confirms a subscription and queues the history it asked for (`since` / `afterSeq`). */
@@ -302,7 +381,9 @@ export class Broadcaster {
         text: JSON.stringify(stream.kind.message(item, stream.seq)),
       }));
     }
-    entries = entries.filter((e) => matches(e.item));
+    const sent = client.sentSeq.get(name) ?? 0;
+    entries = entries.filter((e) => matches(e.item) && (stream.kind.initial !== undefined || e.seq > sent));
+    if (!stream.kind.initial && entries.length > 0) client.sentSeq.set(name, entries[entries.length - 1].seq);
     this.sendControl(client, {
       v: 1,
       type: 'subscribed',

@@ -37,6 +37,8 @@ const page = {
   pickSeq: null as number | null,
   /** Picks the rebroadcast could not send this page (it lagged): said beside the table. */
   missedPicks: 0,
+  /** A replay that has ended: its stations get no more data, which is neither a gap nor latency. */
+  replayDone: false,
   dirtyTraces: false,
   dirtyPicks: false,
   lastDrawMs: 0,
@@ -102,6 +104,10 @@ function receive(message: PageMessage): void {
       break;
     case 'progress':
       drawProgress(message.fraction, message.picks, message.done);
+      if (message.done && !page.replayDone) {
+        page.replayDone = true;
+        drawStations();
+      }
       break;
     case 'gap':
       if (message.stream === 'picks') {
@@ -145,23 +151,19 @@ function drawStations(): void {
       row.dataset.station = s.key;
       row.className = s.key === page.selected ? 'selected' : '';
       const last = s.lastPick ? `${s.lastPick.phase} ${s.lastPick.time.slice(11, 22)}` : '';
+      const state = page.replayDone ? 'ended' : s.state;
       row.append(
         cell(`${s.network}.${s.station}.${s.location}.${s.channel}`),
-        cell(s.state, `state ${s.state}`),
-        cell(formatLatency(s.latencyMs)),
+        cell(state, `state ${state}`),
+        cell(page.replayDone ? '-' : formatLatency(s.latencyMs)),
         cell(last),
       );
       row.onclick = () => select(s.key);
       return row;
     }),
   );
-  if (
-    page.selected === null &&
-    page.stations.length > 0 &&
-    new URLSearchParams(location.search).has('first')
-  ) {
-    select(page.stations[0].key);
-  }
+  // The first station's traces show from the start; a click chooses another.
+  if (page.selected === null && page.stations.length > 0) select(page.stations[0].key);
 }
 
 function cell(text: string, className = ''): HTMLTableCellElement {
@@ -199,12 +201,16 @@ function drawPicks(): void {
   const station = String(form.get('station') ?? '').trim();
   const phase = String(form.get('phase') ?? '');
   const minProbability = Number(form.get('minProbability') ?? 0);
-  const shown = page.picks.filter(
-    (p) =>
-      matchesPattern(stationOf(p), station) &&
-      (phase === '' || p.phase === phase) &&
-      p.probability >= minProbability,
-  );
+  // Picks arrive in the order their stations' data came; the table is in pick time (ISO 8601 strings
+  // of one format sort as times).
+  const shown = page.picks
+    .filter(
+      (p) =>
+        matchesPattern(stationOf(p), station) &&
+        (phase === '' || p.phase === phase) &&
+        p.probability >= minProbability,
+    )
+    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   const missed = page.missedPicks > 0 ? ` (${page.missedPicks} missed while this page lagged)` : '';
   $<HTMLElement>('#pick-count').textContent = `${shown.length} of ${page.picks.length} picks${missed}`;
   $<HTMLTableSectionElement>('#picks tbody').replaceChildren(
@@ -261,6 +267,7 @@ function drawTraces(): void {
   const markers = page.picks
     .filter((p) => stationOf(p) === page.selected)
     .map((p) => ({
+      phase: p.phase,
       name: p.phase,
       time: DateTime.fromISO(p.time, { zone: 'utc' }),
       markertype: 'pick',
@@ -283,7 +290,10 @@ function drawTraces(): void {
       return t.segment;
     });
     const data = sp.seismogram.SeismogramDisplayData.fromSeismogram(new sp.seismogram.Seismogram(segments));
-    data.addMarkers(markers);
+    // One phase's flags per graph, so that a P and an S a second apart do not overlap ("PS"): P on
+    // Z and the P probability, S on the horizontals and the S probability.
+    const phase = name === 'Z' || name === 'P' ? 'P' : 'S';
+    data.addMarkers(markers.filter((m) => m.phase === phase));
     const graph = seismographFor(name);
     graph.seismographConfig.fixedTimeScale = window;
     graph.seisData = [data];
