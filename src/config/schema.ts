@@ -85,6 +85,27 @@ export const httpServerSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8765),
 });
 
+/** The live-edge lane (src/picker/live-edge.ts); the defaults are measured in docs/stream.md. */
+export const liveEdgeSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Seconds of new data between two edge windows of a station, at least. */
+  strideS: z.number().positive().default(1),
+  /** Seconds at the edge window's end where no peak is taken (the next window looks again). */
+  guardS: z.number().min(0).default(0.5),
+  /** How far the final pick may be from a provisional one and still confirm or revise it. */
+  matchToleranceS: z.number().positive().default(0.5),
+  /** How long an edge window waits for its batch (edge windows batch among themselves). */
+  maxWaitMs: z.number().min(0).default(100),
+  /** The STA/LTA gate: the lane runs for `holdS` after a trigger; `ratio: 0` runs it always. */
+  trigger: z
+    .strictObject({
+      staS: z.number().positive().default(1),
+      ratio: z.number().min(0).default(3),
+      holdS: z.number().positive().default(40),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z.strictObject({
   model: z.strictObject({ dir: z.string().optional() }).default({}),
   engine: z
@@ -110,8 +131,10 @@ export const configSchema = z.strictObject({
       threshold: z.number().min(0).default(0),
       /** Per-station thresholds: keys `NET.STA` (wildcards allowed), values as minPeakHeight. */
       stations: z.record(z.string(), z.strictObject({ minPeakHeight: phaseThresholds })).default({}),
+      /** Provisional picks seconds after the data, in `phasestream run` (docs/stream.md, the live edge). */
+      liveEdge: liveEdgeSchema.prefault({}),
     })
-    .default({ strideS: 15, stitch: 'mean', edgeBlindS: 0, threshold: 0, stations: {} }),
+    .prefault({}),
   stream: z
     .strictObject({
       maxReorderWaitMs: z.number().min(0).default(1000),

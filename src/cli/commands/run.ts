@@ -79,7 +79,7 @@ export function registerRunCommand(program: Command): void {
       try {
         const records = seedLinkRecords(config).pipe(takeUntil(stop), tap(sinks.record));
         await lastValueFrom(
-          pickPipeline(records, engine, config, sinks.hooks).pipe(
+          pickPipeline(records, engine, config, sinks.hooks, { liveEdge: true }).pipe(
             concatMap((pick) => from(sinks.write(pick))),
           ),
           { defaultValue: undefined },
