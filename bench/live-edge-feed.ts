@@ -19,7 +19,14 @@ export interface SliceFeedRequest {
 }
 
 export type SliceFeedMessage =
-  | { type: 'listening'; port: number; files: string[]; sliceSamples: number; startUs: number; records: number }
+  | {
+      type: 'listening';
+      port: number;
+      files: string[];
+      sliceSamples: number;
+      startUs: number;
+      records: number;
+    }
   | { type: 'started'; wallMs: number }
   | { type: 'done'; appended: number };
 
@@ -45,10 +52,14 @@ async function serve(request: SliceFeedRequest): Promise<void> {
       };
       own.push(...encodeMseed(series, { recordLength: 512, encoding: 'steim2' }));
     }
+    // In production order (components interleaved by end time), as an archive reader needs them.
+    const ordered = own
+      .map((bytes) => ({ bytes, endUs: readRecordSpan(bytes).endTimeUs }))
+      .sort((a, b) => a.endUs - b.endUs);
     const file = join(request.outDir, `XX.${sliceStation(k)}.mseed`);
-    await writeFile(file, Buffer.concat(own));
+    await writeFile(file, Buffer.concat(ordered.map((r) => r.bytes)));
     files.push(file);
-    for (const bytes of own) records.push({ bytes, endUs: readRecordSpan(bytes).endTimeUs });
+    records.push(...ordered);
   }
   records.sort((a, b) => a.endUs - b.endUs);
   const ring = new SeedLinkRing();

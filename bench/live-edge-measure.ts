@@ -92,7 +92,8 @@ export function laneReport(
       finals.filter((f) => provisional.some((p) => p.emittedAtMs <= f.emittedAtMs && close(p.pick, f.pick)))
         .length / Math.max(1, finals.length),
     precisionWithin:
-      provisional.filter((p) => finals.some((f) => close(p.pick, f.pick))).length / Math.max(1, provisional.length),
+      provisional.filter((p) => finals.some((f) => close(p.pick, f.pick))).length /
+      Math.max(1, provisional.length),
     precisionKept: 1 - of('retracted').length / Math.max(1, provisional.length),
     withinS,
   };

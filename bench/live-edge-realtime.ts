@@ -42,11 +42,18 @@ const { values } = parseArgs({
 const slices = Number(values.slices);
 const speed = Number(values.speed);
 
-function startFeed(request: SliceFeedRequest): { child: ChildProcess; next: <T>(type: string) => Promise<T> } {
-  const child = fork(fileURLToPath(new URL('./live-edge-feed.ts', import.meta.url)), [JSON.stringify(request)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+function startFeed(request: SliceFeedRequest): {
+  child: ChildProcess;
+  next: <T>(type: string) => Promise<T>;
+} {
+  const child = fork(
+    fileURLToPath(new URL('./live-edge-feed.ts', import.meta.url)),
+    [JSON.stringify(request)],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   const queue: SliceFeedMessage[] = [];
   const waiters: ((m: SliceFeedMessage) => void)[] = [];
   child.on('message', (m: SliceFeedMessage) => {
@@ -79,7 +86,11 @@ try {
     seedlink: [{ url: `127.0.0.1:${listening.port}`, stations: ['XX.L*'] }],
   });
   const model = await loadModelDir(await resolveModelDir(config.model.dir));
-  const engine = await createEngine(model, { engine: config.engine.kind, backend: config.engine.backend, threads: config.engine.threads });
+  const engine = await createEngine(model, {
+    engine: config.engine.kind,
+    backend: config.engine.backend,
+    threads: config.engine.threads,
+  });
   const arrivals = new Map<string, RecordArrival[]>();
   let edgeWindows = 0;
   let regularWindows = 0;
@@ -128,10 +139,15 @@ try {
   feed.child.send({ op: 'stop' });
   await live;
   // The same records replayed, lane off: what `phasestream replay` gives.
-  const replayed = await lastValueFrom(pickPipeline(archiveRecords(listening.files), engine, config).pipe(toArray()));
+  const replayed = await lastValueFrom(
+    pickPipeline(archiveRecords(listening.files), engine, config).pipe(toArray()),
+  );
   await engine.dispose();
   const key = (p: Pick) => `${p.id} ${p.probability}`;
-  const liveFinal = emitted.filter((e) => e.pick.status === 'final').map((e) => key(e.pick)).sort();
+  const liveFinal = emitted
+    .filter((e) => e.pick.status === 'final')
+    .map((e) => key(e.pick))
+    .sort();
   const replayFinal = replayed.map(key).sort();
   const identical = JSON.stringify(liveFinal) === JSON.stringify(replayFinal);
   const report = laneReport(emitted, arrivals);
@@ -151,7 +167,11 @@ try {
   const asTimed = (status: Pick['status']) =>
     emitted
       .filter((e) => e.pick.status === status)
-      .map((e) => ({ phase: e.pick.phase, timeUs: e.pick.timeUs, station: `${e.pick.network}.${e.pick.station}` }));
+      .map((e) => ({
+        phase: e.pick.phase,
+        timeUs: e.pick.timeUs,
+        station: `${e.pick.network}.${e.pick.station}`,
+      }));
   const vsTruth = {
     provisional: pickingMetrics(asTimed('provisional'), truth, { exclusionsUs }),
     final: pickingMetrics(asTimed('final'), truth, { exclusionsUs }),
@@ -162,7 +182,11 @@ try {
     speed,
     config: config.picker,
     load,
-    windows: { regular: regularWindows, edge: edgeWindows, edgePerRegular: edgeWindows / Math.max(1, regularWindows) },
+    windows: {
+      regular: regularWindows,
+      edge: edgeWindows,
+      edgePerRegular: edgeWindows / Math.max(1, regularWindows),
+    },
     finalsIdenticalToReplay: identical,
     liveFinals: liveFinal.length,
     replayFinals: replayFinal.length,
@@ -170,7 +194,8 @@ try {
     vsTruth,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  if (values.json) await writeFile(values.json, JSON.stringify({ summary, emitted, arrivals: [...arrivals] }));
+  if (values.json)
+    await writeFile(values.json, JSON.stringify({ summary, emitted, arrivals: [...arrivals] }));
 } finally {
   feed.child.kill();
   await rm(dir, { recursive: true, force: true });

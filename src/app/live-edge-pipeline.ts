@@ -5,9 +5,9 @@ import type { LifecycleInput } from '../picker/lifecycle.ts';
 import type { LiveEdgeOptions } from '../picker/live-edge.ts';
 import { type ArrivedBlock, liveEdgeWindows } from '../picker/live-edge-windows.ts';
 import type { Pick } from '../picker/pick.ts';
-import type { PickPhasesOptions } from '../picker/pick-phases.ts';
 import { pickLifecycle } from '../picker/pick-lifecycle.ts';
 import { pickLiveEdge } from '../picker/pick-live-edge.ts';
+import type { PickPhasesOptions } from '../picker/pick-phases.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import { batchWindows } from '../stream/index.ts';
 import type { StationBlock } from '../stream/types.ts';
@@ -31,7 +31,11 @@ export function liveEdgeOptions(config: Config, samplingRate: number, length: nu
     trigger:
       edge.trigger.ratio === 0
         ? null
-        : { staSamples: samples(edge.trigger.staS), ratio: edge.trigger.ratio, holdSamples: samples(edge.trigger.holdS) },
+        : {
+            staSamples: samples(edge.trigger.staS),
+            ratio: edge.trigger.ratio,
+            holdSamples: samples(edge.trigger.holdS),
+          },
   };
 }
 

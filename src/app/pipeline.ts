@@ -98,7 +98,8 @@ export function pickPipeline(
       batchWindows({ size: config.batching.size, maxWaitMs: config.batching.maxWaitMs }),
       pickPhases(engine, { pickerOptions, onBatch: hooks.onBatch, onProbabilities }),
     );
-  if (!(options.liveEdge && config.picker.liveEdge.enabled)) return finals(stationWindowsOptions(card, config, hooks));
+  if (!(options.liveEdge && config.picker.liveEdge.enabled))
+    return finals(stationWindowsOptions(card, config, hooks));
   return liveEdgePipeline(engine, config, hooks, (lane) =>
     finals(
       { ...stationWindowsOptions(card, config, hooks), onBlock: lane.onBlock },

@@ -67,16 +67,23 @@ export function stepLifecycle(
     const { pick } = input;
     let match: Pick | undefined;
     for (const p of station.pending) {
-      if (near(p, pick) && (!match || Math.abs(p.timeUs - pick.timeUs) < Math.abs(match.timeUs - pick.timeUs)))
+      if (
+        near(p, pick) &&
+        (!match || Math.abs(p.timeUs - pick.timeUs) < Math.abs(match.timeUs - pick.timeUs))
+      )
         match = p;
     }
-    picks = match && match.id !== pick.id ? [{ ...match, status: 'revised', finalId: pick.id }, pick] : [pick];
+    picks =
+      match && match.id !== pick.id ? [{ ...match, status: 'revised', finalId: pick.id }, pick] : [pick];
     // Finals older than any provisional pick still to come (one window back) are not needed.
     const horizon = pick.timeUs - 60e6;
     next = {
       ...station,
       pending: station.pending.filter((p) => p !== match),
-      finals: [...station.finals.filter((f) => f.timeUs >= horizon), { phase: pick.phase, timeUs: pick.timeUs }],
+      finals: [
+        ...station.finals.filter((f) => f.timeUs >= horizon),
+        { phase: pick.phase, timeUs: pick.timeUs },
+      ],
     };
   } else {
     const settled = station.frontierUs;

@@ -14,6 +14,8 @@ export const PICK_COLUMNS = [
   'model',
   'status',
   'id',
+  // Only on a `revised` pick: the final pick that replaced it (src/picker/lifecycle.ts).
+  'finalId',
 ] as const;
 
 export type PickFormat = 'jsonl' | 'csv';
@@ -22,7 +24,7 @@ export function formatPick(pick: Omit<Pick, 'timeUs'>, format: PickFormat): stri
   if (format === 'jsonl') {
     return `${JSON.stringify(Object.fromEntries(PICK_COLUMNS.map((c) => [c, pick[c]])))}\n`;
   }
-  return `${PICK_COLUMNS.map((c) => csvCell(String(pick[c]))).join(',')}\n`;
+  return `${PICK_COLUMNS.map((c) => csvCell(String(pick[c] ?? ''))).join(',')}\n`;
 }
 
 function csvCell(value: string): string {

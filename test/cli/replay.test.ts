@@ -76,7 +76,7 @@ t.test('replay of the dev record with the original weights: P and S F1 >= 0.85',
     t.equal(sds.code, 0, sds.stderr);
     const inRange = lines.filter((l) => l.time < '2011-03-31T00:59:30');
     const sdsPicks = readFileSync(sdsOut, 'utf8').trim().split('\n');
-    t.equal(sdsPicks[0], 'network,station,location,channel,phase,time,probability,model,status,id');
+    t.equal(sdsPicks[0], 'network,station,location,channel,phase,time,probability,model,status,id,finalId');
     const sdsTimes = new Set(sdsPicks.slice(1).map((l) => l.split(',').slice(4, 6).join(' ')));
     const missing = inRange.filter((l) => !sdsTimes.has(`${l.phase} ${l.time}`));
     t.same(missing, [], 'every pick of the first hour (away from its end) is found again');

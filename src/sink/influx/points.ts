@@ -12,14 +12,25 @@ export const nsFromUs = (us: number) => `${Math.round(us)}000`;
  * A pick as an InfluxDB point. The series key (measurement, the tags network, station, location and
  * phase) and the timestamp (the pick time in ns) identify the pick, so writing it again overwrites
  * the same point: deliveries repeated after a crash or a retry never double a pick.
+ *
+ * The pick's life (src/picker/lifecycle.ts) overwrites that point too: `status` is a field, so the
+ * final pick that confirms a provisional one (same time, same id) replaces it, and a provisional pick
+ * that was revised or retracted stays, marked so (`final_id` names the pick that replaced a revised
+ * one). InfluxDB keeps the fields a later write of the point leaves out: `first_latency_ms`, written
+ * with the provisional pick only, tells how soon a confirmed pick was first known.
  */
 export function pickPoint(pick: Pick, latencyMs?: number): IPoint {
   const fields: Record<string, number | string> = {
     probability: pick.probability,
     channel: pick.channel,
     model: pick.model,
+    status: pick.status,
+    id: pick.id,
   };
-  if (latencyMs !== undefined) fields.latency_ms = latencyMs;
+  if (pick.finalId !== undefined) fields.final_id = pick.finalId;
+  const changesOnly = pick.status === 'revised' || pick.status === 'retracted';
+  if (latencyMs !== undefined && !changesOnly) fields.latency_ms = latencyMs;
+  if (latencyMs !== undefined && pick.status === 'provisional') fields.first_latency_ms = latencyMs;
   return {
     measurement: PICK_MEASUREMENT,
     tags: { network: pick.network, station: pick.station, location: pick.location, phase: pick.phase },
