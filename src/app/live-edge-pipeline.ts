@@ -81,6 +81,8 @@ export function liveEdgePipeline(
       peakOptions: (key) => ({
         ...pickerOptionsFor(card, config, key),
         guardSamples: Math.round(edge.guardS * card.samplingRate),
+        lookbackSamples: Math.round(edge.lookbackS * card.samplingRate),
+        minProvisionalHeight: edge.minProbability,
       }),
       onBatch: (info) => {
         hooks.onBatch?.(info);

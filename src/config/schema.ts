@@ -92,6 +92,10 @@ export const liveEdgeSchema = z.strictObject({
   strideS: z.number().positive().default(1),
   /** Seconds at the edge window's end where no peak is taken (the next window looks again). */
   guardS: z.number().min(0).default(0.5),
+  /** Seconds behind the edge window's end where peaks are searched; older ones are left to the final path. */
+  lookbackS: z.number().positive().default(8),
+  /** A provisional pick needs this probability at least (and its phase's minPeakHeight). */
+  minProbability: z.number().min(0).max(1).default(0.6),
   /** How far the final pick may be from a provisional one and still confirm or revise it. */
   matchToleranceS: z.number().positive().default(0.5),
   /** How long an edge window waits for its batch (edge windows batch among themselves). */
@@ -101,7 +105,7 @@ export const liveEdgeSchema = z.strictObject({
     .strictObject({
       staS: z.number().positive().default(1),
       ratio: z.number().min(0).default(3),
-      holdS: z.number().positive().default(40),
+      holdS: z.number().positive().default(15),
     })
     .prefault({}),
 });

@@ -14,7 +14,9 @@ import type { Pick } from './pick.ts';
  *   own (replay's) id. The provisional id is never reused for another instant.
  * - **retracted**: no final pick of its phase came within the tolerance once the stitched path passed
  *   its time. The provisional pick comes again with status `retracted`.
- * A provisional pick always ends as exactly one of these; a final pick is passed on unchanged.
+ * A provisional pick always ends as exactly one of these; a final pick is passed on unchanged. A
+ * provisional pick that comes after the stitched path passed its time (a lane running late) or after
+ * its final pick is not given at all.
  *
  * When the stitched path has passed a time is told by `frontier` inputs: the end of a station's
  * stitched (finished) probabilities less the peak tracker's reach. Picks of the step that finished
@@ -60,7 +62,10 @@ export function stepLifecycle(
   let picks: Pick[];
   if (input.kind === 'provisional') {
     const { pick } = input;
-    const known = station.finals.some((f) => near(f, pick)) || station.pending.some((p) => near(p, pick));
+    // Already settled: a final pick of it came, or the stitched path has passed it (a late lane).
+    const passed = station.frontierUs !== null && pick.timeUs < station.frontierUs - tolerance;
+    const known =
+      passed || station.finals.some((f) => near(f, pick)) || station.pending.some((p) => near(p, pick));
     next = known ? station : { ...station, pending: [...station.pending, pick] };
     picks = known ? [] : [pick];
   } else if (input.kind === 'final') {

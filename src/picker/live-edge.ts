@@ -52,7 +52,7 @@ export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
   }
   if (trigger && !(trigger.staSamples >= 1 && trigger.staSamples < length / 2 && trigger.ratio > 1)) {
     throw new ConfigError('picker.liveEdge.trigger: staS must be under half a window and ratio above 1', {
-      hint: 'e.g. { staS: 1, ratio: 2.5, holdS: 40 }',
+      hint: 'e.g. { staS: 1, ratio: 3, holdS: 15 }',
     });
   }
   return { bufferStart: 0, buffer: [], components: 0, lastEnd: null, activeUntil: null };
@@ -149,6 +149,14 @@ export interface EdgePeakOptions {
    * may still be rising. The next edge window looks again.
    */
   guardSamples: number;
+  /**
+   * Only peaks at most this far behind the window's end are searched: older samples were seen by
+   * earlier edge windows, and a peak first found there (the lane was off, or the network changed its
+   * mind) is left to the stitched path rather than given late.
+   */
+  lookbackSamples: number;
+  /** The provisional pick's own floor: a peak must reach max(its phase's minPeakHeight, this). */
+  minProvisionalHeight: number;
 }
 
 /** Per phase, the sample indices of the provisional picks already given (recent ones only). */
@@ -173,11 +181,14 @@ export function edgePeaks(
     if (mph === undefined) continue;
     const column = new Float32Array(length);
     for (let i = 0; i < length; i++) column[i] = probs[i * classes + k];
-    const found = detectPeaks(column, { mph, mpd: options.minPeakDistanceSamples });
+    const found = detectPeaks(column, {
+      mph: Math.max(mph, options.minProvisionalHeight),
+      mpd: options.minPeakDistanceSamples,
+    });
     // Picks older than the window are settled by the stitched path: forget them.
     const given = (state[phase] ?? []).filter((index) => index >= start);
     for (const [j, offset] of found.indices.entries()) {
-      if (offset >= length - options.guardSamples) continue;
+      if (offset >= length - options.guardSamples || offset < length - options.lookbackSamples) continue;
       const sample = start + offset;
       if (given.some((index) => Math.abs(index - sample) <= options.minPeakDistanceSamples)) continue;
       given.push(sample);
