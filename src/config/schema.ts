@@ -126,7 +126,8 @@ export const configSchema = z.strictObject({
       /** How overlapping windows combine. */
       stitch: z.enum(['mean', 'max']).default('mean'),
       /** Seconds at each window edge that count only where no other window sees them. */
-      edgeBlindS: z.number().min(0).default(0),
+      /** Measured on the dev record (docs/stream.md): 0.5 s gets back the P onsets at a window's first samples. */
+      edgeBlindS: z.number().min(0).default(0.5),
       /** Minimum peak height per phase (default: the model card's). */
       minPeakHeight: phaseThresholds.optional(),
       /** Minimum distance between picks of a phase (default: the model card's). */
