@@ -5,7 +5,6 @@ import {
   type EdgePeakOptions,
   edgePeaks,
   type LiveEdgeOptions,
-  lastTrigger,
   pushEdgeBlock,
 } from './live-edge.ts';
 
@@ -44,14 +43,24 @@ const block = (
   endOfSegment,
 });
 
-t.test('lastTrigger: the STA/LTA fires at a burst, not on steady noise', async (t) => {
-  const quiet = samples(0, 3000);
-  t.equal(lastTrigger(quiet, 3, 0, 100, 3), null);
-  const burst = samples(0, 3000, 2500);
-  const at = lastTrigger(burst, 3, 0, 100, 3);
-  t.ok(at !== null && at >= 2500 && at < 3000, `fires within the burst (at ${at})`);
-  t.equal(lastTrigger(burst, 3, 0, 100, 1e6), null, 'not above a ratio the burst does not reach');
-});
+t.test(
+  'the trigger keeps its sum as the window slides, block by block, equal to a sum from scratch',
+  async (t) => {
+    const options: LiveEdgeOptions = {
+      length: 3000,
+      strideSamples: 100,
+      trigger: { staSamples: 100, ratio: 3, holdSamples: 1000 },
+    };
+    let state = createLiveEdge(options);
+    for (let from = 0; from < 9000; from += 370)
+      state = pushEdgeBlock(state, options, block(from, 370, 4000), 0).state;
+    let scratch = 0;
+    for (let i = 1; i < state.buffer.length / 3; i++)
+      for (let c = 0; c < 3; c++) scratch += (state.buffer[i * 3 + c] - state.buffer[(i - 1) * 3 + c]) ** 2;
+    t.equal(state.buffer.length, 9000, 'a window of samples kept');
+    t.ok(Math.abs(state.cfSum - scratch) < 1e-6 * scratch, `${state.cfSum} = ${scratch}`);
+  },
+);
 
 t.test('pushEdgeBlock: windows at the newest data once a window is buffered, every stride', async (t) => {
   const options: LiveEdgeOptions = { length: 3000, strideSamples: 150, trigger: null };

@@ -42,6 +42,8 @@ export interface LiveEdgeState {
   lastEnd: number | null;
   /** The lane runs while the newest sample is before this (the trigger's hold); null: off. */
   activeUntil: number | null;
+  /** The trigger's characteristic function summed over the buffer (its first sample excluded). */
+  cfSum: number;
 }
 
 export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
@@ -55,40 +57,49 @@ export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
       hint: 'e.g. { staS: 1, ratio: 3, holdS: 15 }',
     });
   }
-  return { bufferStart: 0, buffer: [], components: 0, lastEnd: null, activeUntil: null };
+  return { bufferStart: 0, buffer: [], components: 0, lastEnd: null, activeUntil: null, cfSum: 0 };
 }
 
 const endOf = (s: LiveEdgeState) => s.bufferStart + (s.components ? s.buffer.length / s.components : 0);
 
+/** The STA/LTA characteristic function at sample i (i >= 1): squared first differences, all components. */
+function cfAt(buffer: readonly number[], channels: number, i: number): number {
+  let cf = 0;
+  for (let c = 0; c < channels; c++) {
+    const d = buffer[i * channels + c] - buffer[(i - 1) * channels + c];
+    cf += d * d;
+  }
+  return cf;
+}
+
 /**
- * The STA/LTA gate over the buffered samples: the last index in [from, end) where the mean squared
- * first difference over `sta` samples is `ratio` times that over the samples before it, or null.
+ * The STA/LTA gate over the samples [from, n) of `buffer` (n samples): the last sample i where the
+ * mean characteristic function over the `sta` samples ending at i is `ratio` times its mean over the
+ * buffered samples before them, or null. `total` is the sum of the characteristic function over
+ * samples 1..from-1, kept in the state so that a block costs its own samples and `sta`, not the
+ * whole buffered window.
  */
-export function lastTrigger(
-  buffer: ArrayLike<number>,
-  components: number,
-  fromOffset: number,
+function triggerAt(
+  buffer: readonly number[],
+  channels: number,
+  from: number,
+  total: number,
   sta: number,
   ratio: number,
-): number | null {
-  const n = buffer.length / components;
-  // Prefix sums of the characteristic function: cum[i] = sum of cf[1..i-1] (cf[0] has no difference).
-  const cum = new Float64Array(n + 1);
-  for (let i = 1; i < n; i++) {
-    let cf = 0;
-    for (let c = 0; c < components; c++) {
-      const d = buffer[i * components + c] - buffer[(i - 1) * components + c];
-      cf += d * d;
-    }
-    cum[i + 1] = cum[i] + cf;
+): { at: number | null; total: number } {
+  const n = buffer.length / channels;
+  let staSum = 0;
+  for (let i = Math.max(1, from - sta); i < from; i++) staSum += cfAt(buffer, channels, i);
+  let at: number | null = null;
+  let sum = total;
+  for (let i = Math.max(1, from); i < n; i++) {
+    const cf = cfAt(buffer, channels, i);
+    sum += cf;
+    staSum += cf - (i - sta >= 1 ? cfAt(buffer, channels, i - sta) : 0);
+    const ltaMean = (sum - staSum) / (i - sta);
+    if (i >= 2 * sta && ltaMean > 0 && staSum / sta > ratio * ltaMean) at = i;
   }
-  let found: number | null = null;
-  for (let i = Math.max(fromOffset, 2 * sta); i < n; i++) {
-    const staMean = (cum[i + 1] - cum[i + 1 - sta]) / sta;
-    const ltaMean = (cum[i + 1 - sta] - cum[1]) / (i - sta);
-    if (staMean > ratio * ltaMean && ltaMean > 0) found = i;
-  }
-  return found;
+  return { at, total: sum };
 }
 
 /**
@@ -108,18 +119,26 @@ export function pushEdgeBlock(
   if (s.components !== channels || block.startIndex !== endOf(s)) {
     s = { ...createLiveEdge(options), bufferStart: block.startIndex, components: channels };
   }
-  const grownFrom = endOf(s) - s.bufferStart;
+  const from = s.buffer.length / channels;
   const all = s.buffer.concat(Array.from(block.data));
   const drop = Math.max(0, all.length / channels - options.length);
-  s = { ...s, bufferStart: s.bufferStart + drop, buffer: all.slice(drop * channels) };
-  const end = endOf(s);
-  let { activeUntil } = s;
+  let { activeUntil, cfSum } = s;
   if (options.trigger) {
     const { staSamples, ratio, holdSamples } = options.trigger;
-    const at = lastTrigger(s.buffer, channels, Math.max(0, grownFrom - drop), staSamples, ratio);
-    if (at !== null) activeUntil = s.bufferStart + at + holdSamples;
+    const step = triggerAt(all, channels, from, cfSum, staSamples, ratio);
+    if (step.at !== null) activeUntil = s.bufferStart + step.at + holdSamples;
+    // The dropped samples leave the sum (sample `drop` becomes the first, which has no difference).
+    cfSum = step.total;
+    for (let i = 1; i <= drop; i++) cfSum -= cfAt(all, channels, i);
   }
-  s = { ...s, activeUntil };
+  s = {
+    ...s,
+    bufferStart: s.bufferStart + drop,
+    buffer: drop > 0 ? all.slice(drop * channels) : all,
+    activeUntil,
+    cfSum,
+  };
+  const end = endOf(s);
   const on = options.trigger === null || (activeUntil !== null && end - 1 <= activeUntil);
   const due = s.lastEnd === null || end - s.lastEnd >= options.strideSamples;
   const windows: StationWindow[] = [];
