@@ -182,10 +182,11 @@ try {
     speed,
     config: config.picker,
     load,
+    // onBatch sees both lanes' batches, onEdgeBatch the lane's only.
     windows: {
-      regular: regularWindows,
+      regular: regularWindows - edgeWindows,
       edge: edgeWindows,
-      edgePerRegular: edgeWindows / Math.max(1, regularWindows),
+      edgePerRegular: edgeWindows / Math.max(1, regularWindows - edgeWindows),
     },
     finalsIdenticalToReplay: identical,
     liveFinals: liveFinal.length,
