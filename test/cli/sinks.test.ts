@@ -116,15 +116,16 @@ t.test(
     const stored = series[0].values.map(
       ([time, probability, station, phase]) => `${station} ${phase} ${time} ${probability}`,
     );
-    const fromFile = expected
+    // A pick's life (the live edge) writes its point again: the point holds its last line.
+    const points = new Map<string, string>();
+    for (const p of expected
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l))
-      .map(
-        (p) =>
-          `${p.station} ${p.phase} ${Date.parse(p.time) * 1000 + Number(p.time.slice(23, 26))} ${p.probability}`,
-      );
-    t.same(stored.sort(), fromFile.sort(), 'InfluxDB holds the picks of the file, once each');
+      .map((l) => JSON.parse(l))) {
+      const key = `${p.station} ${p.phase} ${Date.parse(p.time) * 1000 + Number(p.time.slice(23, 26))}`;
+      points.set(key, `${key} ${p.probability}`);
+    }
+    t.same(stored.sort(), [...points.values()].sort(), 'InfluxDB holds the picks of the file, once each');
     t.ok(
       series[0].values.every((row) => (row[4] as number) > 0),
       'live picks carry their latency',
