@@ -42,7 +42,13 @@ t.test('replay of the dev record with the original weights: P and S F1 >= 0.85',
     'time',
     'probability',
     'model',
+    'status',
+    'id',
   ]);
+  t.ok(
+    lines.every((l) => l.status === 'final' && !('finalId' in l)),
+    'a replay gives final picks only',
+  );
   t.match(lines[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'ISO 8601 with microseconds');
   t.equal(new Set(lines.map((l) => l.time + l.phase)).size, lines.length, 'each pick once');
 
