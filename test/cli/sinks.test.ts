@@ -90,7 +90,11 @@ t.test(
     await new RecordFeed(ring, records, { intervalMs: 0.5 }).start().done;
     let metrics = '';
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && metric(metrics, 'phasestream_records_total') < records.length) {
+    // Records are counted as they come, windows once inferred: wait for both (the pipeline lags a feed this fast).
+    const counted = () =>
+      metric(metrics, 'phasestream_records_total') >= records.length &&
+      metric(metrics, 'phasestream_windows_total') > 0;
+    while (Date.now() < deadline && !counted()) {
       metrics = await (await fetch(`${base}/metrics`)).text();
       if (run.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 100));
