@@ -41,6 +41,9 @@ export interface StationLifecycle {
 
 export type LifecycleState = Record<string, StationLifecycle>;
 
+/** How far past a provisional pick the stitched path must be before it is retracted. */
+export const RETRACT_MARGIN_US = 10_000_000;
+
 export interface LifecycleOptions {
   /** How far a final pick may be from a provisional one of its phase and still settle it. */
   matchToleranceUs: number;
@@ -92,7 +95,9 @@ export function stepLifecycle(
     };
   } else {
     const settled = station.frontierUs;
-    const stale = (p: Pick) => settled !== null && p.timeUs < settled - tolerance;
+    // The tracker holds a peak back while candidates keep coming within its reach of each other: a
+    // margin past the frontier keeps a retraction from coming before a late final pick.
+    const stale = (p: Pick) => settled !== null && p.timeUs < settled - tolerance - RETRACT_MARGIN_US;
     picks = station.pending.filter(stale).map(retract);
     next = { ...station, pending: station.pending.filter((p) => !stale(p)), frontierUs: input.timeUs };
   }

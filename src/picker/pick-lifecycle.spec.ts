@@ -26,10 +26,11 @@ t.test(
       fin(at(B, 'P', 1000)), // confirms B's P
       fin(at(A, 'P', 1010)), // revises A's P
       prov(at(A, 'P', 1005)), // after its final: dropped
-      frontier(A, 2000), // takes effect with the next frontier
+      prov(at(A, 'S', 2500)), // within the margin of the next frontier: kept until the end
+      frontier(A, 3000), // takes effect with the next frontier
       fin(at(A, 'P', 1900)), // no provisional pick: passed on
-      frontier(A, 2100), // now A's S (1500 < 2000 - 50) is retracted
-      prov(at(A, 'P', 2000)), // behind the last frontier (2100 - 50): the lane is late, dropped
+      frontier(A, 3100), // now A's S (1500 < 3000 - 50 - 1000, the margin) is retracted
+      prov(at(A, 'P', 2000)), // behind the last frontier (3100 - 50): the lane is late, dropped
       prov(at(B, 'S', 3000)), // still provisional at the end: retracted at completion
     ];
     const out = await lastValueFrom(
@@ -44,9 +45,11 @@ t.test(
         ['B', 'P', 1000, 'final', null],
         ['A', 'P', 1000, 'revised', at(A, 'P', 1010).id],
         ['A', 'P', 1010, 'final', null],
+        ['A', 'S', 2500, 'provisional', null],
         ['A', 'P', 1900, 'final', null],
         ['A', 'S', 1500, 'retracted', null],
         ['B', 'S', 3000, 'provisional', null],
+        ['A', 'S', 2500, 'retracted', null],
         ['B', 'S', 3000, 'retracted', null],
       ],
     );
