@@ -7,12 +7,14 @@
  * through the network, stops the source and sends what it measured.
  */
 import { performance } from 'node:perf_hooks';
-import { lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
+import { finalize, lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
+import { type LaneTaps, liveEdgePipeline } from '../src/app/live-edge-pipeline.ts';
 import { batchSizeFor, pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
 import { checkConfig } from '../src/config/load.ts';
 import { createEngine } from '../src/engine/index.ts';
 import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
 import { loadModelDir } from '../src/model/store.ts';
+import type { Pick } from '../src/picker/pick.ts';
 import { pickPhases } from '../src/picker/pick-phases.ts';
 import { batchWindows, decodeRecords, type StationWindow, stationWindows } from '../src/stream/index.ts';
 
@@ -25,6 +27,8 @@ export interface PipelineRequest {
   maxWaitMs: number;
   /** How long to wait at most, after the feed ended, for the windows made to get through. */
   drainTimeoutMs: number;
+  /** Run the live-edge lane beside the regular windows (bench/live-edge-realtime.ts measures its picks). */
+  liveEdge?: boolean;
 }
 
 /** Wall-clock ms (Date.now) of one window's way through the pipeline. */
@@ -43,7 +47,10 @@ export interface PipelineResult {
   windows: WindowTiming[];
   /** Windows made by stationWindows before the source stopped. */
   made: number;
-  picks: { timeUs: number; emittedAtMs: number; station: string; phase: string }[];
+  picks: { timeUs: number; emittedAtMs: number; station: string; phase: string; status: Pick['status'] }[];
+  /** The live-edge lane's windows through the network, and its summed engine.run seconds. */
+  edgeWindows: number;
+  edgeInferenceS: number;
   /** [Date.now(), windows made, windows done] once a second. */
   backlog: [number, number, number][];
   /** [Date.now(), RSS MB, V8 heap used MB, array buffers MB] once a second. */
@@ -86,40 +93,54 @@ async function run(request: PipelineRequest): Promise<void> {
   const picks: PipelineResult['picks'] = [];
   const backlog: PipelineResult['backlog'] = [];
 
+  let edgeWindows = 0;
+  let edgeInferenceS = 0;
   const packets = seedLinkPackets({ url: request.url, stations: [{ network: 'XX', station: 'R*' }] });
   // The operators and options of pickPipeline (src/app/pipeline.ts), with taps in between.
-  const picks$ = packets.pipe(
-    decodeRecords({ source: request.url }),
-    tap(() => records++),
-    takeUntil(stop),
-    stationWindows(stationWindowsOptions(card, config)),
-    tap(() => {
-      if (!stopped) made++;
-    }),
-    batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
-    tap((batch) => inFlight.push({ windows: batch, batchedAtMs: Date.now(), remaining: batch.length })),
-    pickPhases(engine, {
-      pickerOptions: (key) => pickerOptionsFor(card, config, key),
-      onBatch: ({ windows: count, inferenceMs }) => {
-        const doneAtMs = Date.now();
-        if (!stopped) inferenceS += inferenceMs / 1000;
-        const batch = inFlight[0];
-        for (const window of batch.windows.slice(batch.windows.length - batch.remaining).slice(0, count)) {
-          if (stopped) continue;
-          windows.push({
-            station: window.station.station,
-            startIndex: window.startIndex,
-            receivedAtMs: window.receivedAtMs,
-            batchedAtMs: batch.batchedAtMs,
-            inferenceStartMs: doneAtMs - inferenceMs,
-            doneAtMs,
-            batchSize: batch.windows.length,
-          });
-        }
-        batch.remaining -= count;
-        if (batch.remaining <= 0) inFlight.shift();
-      },
-    }),
+  const regular = (lane?: LaneTaps) =>
+    packets.pipe(
+      decodeRecords({ source: request.url }),
+      tap(() => records++),
+      takeUntil(stop),
+      stationWindows({ ...stationWindowsOptions(card, config), onBlock: lane?.onBlock }),
+      tap(() => {
+        if (!stopped) made++;
+      }),
+      batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
+      tap((batch) => inFlight.push({ windows: batch, batchedAtMs: Date.now(), remaining: batch.length })),
+      pickPhases(engine, {
+        pickerOptions: (key) => pickerOptionsFor(card, config, key),
+        onProbabilities: lane?.onProbabilities,
+        onBatch: ({ windows: count, inferenceMs }) => {
+          const doneAtMs = Date.now();
+          if (!stopped) inferenceS += inferenceMs / 1000;
+          const batch = inFlight[0];
+          for (const window of batch.windows.slice(batch.windows.length - batch.remaining).slice(0, count)) {
+            if (stopped) continue;
+            windows.push({
+              station: window.station.station,
+              startIndex: window.startIndex,
+              receivedAtMs: window.receivedAtMs,
+              batchedAtMs: batch.batchedAtMs,
+              inferenceStartMs: doneAtMs - inferenceMs,
+              doneAtMs,
+              batchSize: batch.windows.length,
+            });
+          }
+          batch.remaining -= count;
+          if (batch.remaining <= 0) inFlight.shift();
+        },
+      }),
+      finalize(() => lane?.end()),
+    );
+  const onEdgeBatch = ({ windows: count, inferenceMs }: { windows: number; inferenceMs: number }) => {
+    if (stopped) return;
+    edgeWindows += count;
+    edgeInferenceS += inferenceMs / 1000;
+  };
+  const picks$ = (
+    request.liveEdge ? liveEdgePipeline(engine, config, { onEdgeBatch }, regular) : regular()
+  ).pipe(
     tap((pick) => {
       if (!stopped) {
         picks.push({
@@ -127,6 +148,7 @@ async function run(request: PipelineRequest): Promise<void> {
           emittedAtMs: Date.now(),
           station: pick.station,
           phase: pick.phase,
+          status: pick.status,
         });
       }
     }),
@@ -167,7 +189,9 @@ async function run(request: PipelineRequest): Promise<void> {
     drainMs,
     records,
     loopBusy,
-    inferenceS,
+    inferenceS: inferenceS + edgeInferenceS,
+    edgeWindows,
+    edgeInferenceS,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     engine: engine.name,

@@ -41,6 +41,7 @@ const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
   --threads N       inference threads (default 2)
   --budget S        wall seconds for the whole bench: a run that would not fit is skipped (default 540)
   --json FILE       also write settings, runs and per-run series as JSON
+  --live-edge       run the live-edge lane too (provisional picks; docs/stream.md)
 `;
 
 interface RealtimeSettings {
@@ -54,6 +55,7 @@ interface RealtimeSettings {
   threads: number;
   budgetS: number;
   json?: string;
+  liveEdge: boolean;
 }
 
 function numbers(option: string, text: string, integer: boolean): number[] {
@@ -84,6 +86,7 @@ function parseOptions(argv: string[]) {
       threads: { type: 'string', default: '2' },
       budget: { type: 'string', default: '540' },
       json: { type: 'string' },
+      'live-edge': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -108,6 +111,7 @@ function parseSettings(argv: string[]): RealtimeSettings | 'help' {
     maxWaitMs: values['max-wait'] === '0' ? 0 : one('max-wait', values['max-wait']),
     threads: one('threads', values.threads, true),
     budgetS: one('budget', values.budget),
+    liveEdge: values['live-edge'],
     ...(values.json === undefined ? {} : { json: values.json }),
   };
 }
@@ -190,6 +194,8 @@ interface RunSummary {
   drainS: number;
   picks: number;
   pickDelayS?: { p50: number; p99: number; min: number };
+  /** With the live-edge lane: its windows through the network per second, and its picks' delays. */
+  edge?: { windowsPerS: number; provisional: number; delayS?: { p50: number; p90: number; p99: number } };
   feedLatenessMs: { p50: number; p99: number; max: number };
   pipelineCores: number;
   /** Event loop busy, and in engine.run, as shares of the pipeline's wall time. */
@@ -225,6 +231,7 @@ async function runOnce(stations: number, settings: RealtimeSettings, modelDir: s
       batchSize: settings.batchSize,
       maxWaitMs: settings.maxWaitMs,
       drainTimeoutMs: Math.max(10_000, settings.strideS * 2000),
+      liveEdge: settings.liveEdge,
     };
     pipeline = Child.start('pipeline', './realtime-pipeline.ts', request);
     await pipeline.next('subscribed', 60_000);
@@ -272,7 +279,10 @@ function summarise(
   // Data time t became available (as a record end) at wallMs + (t - firstEndUs) / speed.
   const dataWallMs = (timeUs: number) =>
     started.wallMs + (timeUs - started.firstEndUs) / 1000 / settings.speed;
-  const pickDelays = result.picks.map((p) => s(p.emittedAtMs - dataWallMs(p.timeUs)));
+  const delaysOf = (status: string) =>
+    result.picks.filter((p) => p.status === status).map((p) => s(p.emittedAtMs - dataWallMs(p.timeUs)));
+  const pickDelays = delaysOf('final');
+  const provisionalDelays = delaysOf('provisional');
   const verdict = realtimeVerdict({
     strideS: settings.strideS,
     producedFraction: result.made / expected,
@@ -313,8 +323,17 @@ function summarise(
     backlogMax: Math.max(0, ...result.backlog.map(([, made, doneCount]) => made - doneCount)),
     backlogAtFeedEnd,
     drainS: result.drainMs / 1000,
-    picks: result.picks.length,
+    picks: result.picks.filter((p) => p.status === 'final').length,
     ...(pickDelays.length ? { pickDelayS: { ...stats(pickDelays), min: Math.min(...pickDelays) } } : {}),
+    ...(settings.liveEdge && {
+      edge: {
+        windowsPerS: result.edgeWindows / pipelineSeconds,
+        provisional: provisionalDelays.length,
+        ...(provisionalDelays.length && {
+          delayS: { ...stats(provisionalDelays), p90: percentile(provisionalDelays, 90) },
+        }),
+      },
+    }),
     feedLatenessMs: done.latenessMs,
     pipelineCores: result.cpuSeconds / pipelineSeconds,
     loopBusy: result.loopBusy,
@@ -391,7 +410,20 @@ function tables(runs: RunSummary[]): string {
       r.verdict.reasons.join('; ') || '-',
     ]),
   );
-  return `${main}\n\nWhere a window's latency goes:\n\n${parts}`;
+  const lane = runs.some((r) => r.edge)
+    ? `\n\nLive-edge lane (provisional picks; delay from the data time's place on the wall clock):\n\n${textTable(
+        ['stations', 'edge windows/s', 'provisional picks', 'delay p50 s', 'p90 s', 'p99 s'],
+        runs.map((r) => [
+          String(r.stations),
+          figure(r.edge?.windowsPerS ?? Number.NaN),
+          String(r.edge?.provisional ?? 0),
+          seconds(r.edge?.delayS?.p50 ?? Number.NaN),
+          seconds(r.edge?.delayS?.p90 ?? Number.NaN),
+          seconds(r.edge?.delayS?.p99 ?? Number.NaN),
+        ]),
+      )}`
+    : '';
+  return `${main}\n\nWhere a window's latency goes:\n\n${parts}${lane}`;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -43,6 +43,8 @@ export class PipelineMetrics {
   private readonly inference: Histogram;
   private readonly picks: Counter<'phase'>;
   private readonly pickLatency: Histogram;
+  private readonly lifecycle: Counter<'phase' | 'status'>;
+  private readonly provisionalLatency: Histogram;
 
   constructor(sinks: { influx?: InfluxSink; broadcaster?: Broadcaster }) {
     const registers = [this.registry];
@@ -83,6 +85,18 @@ export class PipelineMetrics {
       buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300],
       registers,
     });
+    this.lifecycle = new Counter({
+      name: 'phasestream_pick_lifecycle_total',
+      help: 'live edge: provisional picks given, and those the final path revised or retracted',
+      labelNames: ['phase', 'status'],
+      registers,
+    });
+    this.provisionalLatency = new Histogram({
+      name: 'phasestream_provisional_pick_latency_seconds',
+      help: 'live edge: wall clock when the provisional pick was made minus the pick time',
+      buckets: [0.5, 1, 2, 3, 5, 10, 20, 30],
+      registers,
+    });
     const { influx, broadcaster } = sinks;
     if (influx) {
       for (const [name, help, read] of INFLUX_GAUGES)
@@ -109,7 +123,14 @@ export class PipelineMetrics {
     this.inference.observe(info.inferenceMs / 1000);
   }
 
+  /** Final picks count as picks; the live edge's steps (provisional, revised, retracted) apart. */
   pick(pick: Pick, latencyMs?: number): void {
+    if (pick.status !== 'final') {
+      this.lifecycle.inc({ phase: pick.phase, status: pick.status });
+      if (latencyMs !== undefined && pick.status === 'provisional')
+        this.provisionalLatency.observe(latencyMs / 1000);
+      return;
+    }
     this.picks.inc({ phase: pick.phase });
     if (latencyMs !== undefined) this.pickLatency.observe(latencyMs / 1000);
   }

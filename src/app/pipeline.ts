@@ -1,4 +1,4 @@
-import { identity, map, type Observable } from 'rxjs';
+import { finalize, identity, map, type Observable } from 'rxjs';
 import type { Config } from '../config/schema.ts';
 import type { InferenceEngine } from '../engine/engine.ts';
 import { log } from '../log.ts';
@@ -14,6 +14,7 @@ import {
 } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
 import { matchesStation } from '../util/station-pattern.ts';
+import { liveEdgePipeline } from './live-edge-pipeline.ts';
 
 /**
  * The one place where the flow is put together: decoded records (live or archived) -> per-channel
@@ -23,6 +24,8 @@ import { matchesStation } from '../util/station-pattern.ts';
 export interface PipelineHooks {
   onChannelEvent?: (event: ChannelEvent) => void;
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  /** Batches of the live-edge lane (also given to onBatch). */
+  onEdgeBatch?: (info: { windows: number; inferenceMs: number }) => void;
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
   onOpenSample?: PickPhasesOptions['onOpenSample'];
@@ -90,22 +93,39 @@ export function stationWindowsOptions(
   };
 }
 
+export interface PickPipelineOptions {
+  /** Run the live-edge lane (config picker.liveEdge): provisional picks and their lifecycle. */
+  liveEdge?: boolean;
+}
+
 export function pickPipeline(
   records: Observable<SequenceRecord>,
   engine: InferenceEngine,
   config: Config,
   hooks: PipelineHooks = {},
+  options: PickPipelineOptions = {},
 ): Observable<Pick> {
   const { card } = engine;
-  return records.pipe(
-    stationWindows(stationWindowsOptions(card, config, hooks)),
-    batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
-    pickPhases(engine, {
-      pickerOptions: (key) => pickerOptionsFor(card, config, key),
-      onBatch: hooks.onBatch,
-      onProbabilities: hooks.onProbabilities,
-      onOpenSample: hooks.onOpenSample,
-    }),
-    hooks.locate ? map(hooks.locate) : identity,
-  );
+  const pickerOptions = (key: string) => pickerOptionsFor(card, config, key);
+  const finals = (windowsOptions: StationWindowsOptions, onProbabilities = hooks.onProbabilities) =>
+    records.pipe(
+      stationWindows(windowsOptions),
+      batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
+      pickPhases(engine, {
+        pickerOptions,
+        onBatch: hooks.onBatch,
+        onProbabilities,
+        onOpenSample: hooks.onOpenSample,
+      }),
+    );
+  const picks =
+    options.liveEdge && config.picker.liveEdge.enabled
+      ? liveEdgePipeline(engine, config, hooks, (lane) =>
+          finals(
+            { ...stationWindowsOptions(card, config, hooks), onBlock: lane.onBlock },
+            lane.onProbabilities,
+          ).pipe(finalize(lane.end)),
+        )
+      : finals(stationWindowsOptions(card, config, hooks));
+  return picks.pipe(hooks.locate ? map(hooks.locate) : identity);
 }

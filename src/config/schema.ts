@@ -114,6 +114,31 @@ export const httpServerSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8765),
 });
 
+/** The live-edge lane (src/picker/live-edge.ts); the defaults are measured in docs/stream.md. */
+export const liveEdgeSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Seconds of new data between two edge windows of a station, at least. */
+  strideS: z.number().positive().default(1),
+  /** Seconds at the edge window's end where no peak is taken (the next window looks again). */
+  guardS: z.number().min(0).default(0.5),
+  /** Seconds behind the edge window's end where peaks are searched; older ones are left to the final path. */
+  lookbackS: z.number().positive().default(8),
+  /** A provisional pick needs this probability at least (and its phase's minPeakHeight). */
+  minProbability: z.number().min(0).max(1).default(0.6),
+  /** How far the final pick may be from a provisional one and still confirm or revise it. */
+  matchToleranceS: z.number().positive().default(0.5),
+  /** How long an edge window waits for its batch (edge windows batch among themselves). */
+  maxWaitMs: z.number().min(0).default(100),
+  /** The STA/LTA gate: the lane runs for `holdS` after a trigger; `ratio: 0` runs it always. */
+  trigger: z
+    .strictObject({
+      staS: z.number().positive().default(1),
+      ratio: z.number().min(0).default(3),
+      holdS: z.number().positive().default(15),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z.strictObject({
   model: z.strictObject({ dir: z.string().optional() }).default({}),
   /**
@@ -137,7 +162,8 @@ export const configSchema = z.strictObject({
       /** How overlapping windows combine. */
       stitch: z.enum(['mean', 'max']).default('mean'),
       /** Seconds at each window edge that count only where no other window sees them. */
-      edgeBlindS: z.number().min(0).default(0),
+      /** Measured on the dev record (docs/stream.md): 0.5 s gets back the P onsets at a window's first samples. */
+      edgeBlindS: z.number().min(0).default(0.5),
       /** Minimum peak height per phase (default: the model card's). */
       minPeakHeight: phaseThresholds.optional(),
       /** Minimum distance between picks of a phase (default: the model card's). */
@@ -156,8 +182,10 @@ export const configSchema = z.strictObject({
           z.strictObject({ minPeakHeight: phaseThresholds }),
         )
         .default({}),
+      /** Provisional picks seconds after the data, in `phasestream run` (docs/stream.md, the live edge). */
+      liveEdge: liveEdgeSchema.prefault({}),
     })
-    .default({ strideS: 15, stitch: 'mean', edgeBlindS: 0, threshold: 0, stations: {} }),
+    .prefault({}),
   stream: z
     .strictObject({
       maxReorderWaitMs: z.number().min(0).default(1000),

@@ -4,10 +4,11 @@ import type { StationId } from '../stream/types.ts';
 
 /**
  * Where a pick is in its life. `final`: no later data can change it (the stitched path). The live
- * edge can emit a pick early as `provisional`; the stitched path later confirms it (`final`, same id)
- * or withdraws it (`retracted`).
+ * edge can emit a pick early as `provisional`; the stitched path later confirms it (a `final` pick at
+ * the same time: the same id), moves it (the provisional pick again as `revised`, with `finalId`
+ * naming the final pick that replaces it) or withdraws it (`retracted`). See src/picker/lifecycle.ts.
  */
-export type PickStatus = 'provisional' | 'final' | 'retracted';
+export type PickStatus = 'provisional' | 'final' | 'revised' | 'retracted';
 
 /**
  * A phase pick, as written to sinks and sent to subscribers. `channel` is the band and instrument
@@ -40,6 +41,8 @@ export interface Pick {
   latitude?: number;
   longitude?: number;
   elevationM?: number;
+  /** On a `revised` pick only: the id of the final pick that replaces it. */
+  finalId?: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Pick } from '../picker/pick.ts';
 /**
  * Picks in NonLinLoc's phase format (NLLOC_OBS), one a line, which NonLinLoc and other locators
  * read: station, instrument, component, onset, phase, first motion, date, hour and minute, seconds,
- * error type and size, coda duration, amplitude, period, prior weight. A retracted pick is left
+ * error type and size, coda duration, amplitude, period, prior weight. A retracted (or revised) pick is left
  * out. The component is `?` (PhaseNet picks from all components at once).
  */
 
@@ -41,7 +41,7 @@ export function nonLinLocLine(pick: Pick): string {
 
 export function nonLinLocDocument(picks: Pick[]): string {
   return picks
-    .filter((p) => p.status !== 'retracted')
+    .filter((p) => p.status !== 'retracted' && p.status !== 'revised')
     .map((p) => `${nonLinLocLine(p)}\n`)
     .join('');
 }

@@ -25,6 +25,8 @@ export const PICK_COLUMNS = [
   'polarity',
   'status',
   'id',
+  // Only on a `revised` pick: the final pick that replaced it (src/picker/lifecycle.ts).
+  'finalId',
 ] as const;
 
 export type PickFormat = 'jsonl' | 'csv';
@@ -43,8 +45,8 @@ function csvCell(value: string): string {
 /**
  * Picks to a file (or standard output with `-`), one a line, in arrival order.
  *
- * With `append` (live picking) the file is continued, not emptied: the ids it already holds are read
- * first and a pick with one of them is not written again, so a run restarted after a crash, which
+ * With `append` (live picking) the file is continued, not emptied: the (id, status) pairs it already holds
+ * are read first and a pick with one of them is not written again, so a run restarted after a crash, which
  * derives again the picks of the data it had not finished, writes each pick once. A line cut short by
  * the crash is dropped. Each pick is written with one synchronous write, so a pick that `write`
  * accepted survives the process being killed the next moment (the resume point depends on it).
@@ -85,11 +87,12 @@ export class PickFile {
 
   async write(pick: Pick): Promise<void> {
     if (this.fd !== undefined) {
-      if (this.ids.has(pick.id)) {
+      const key = lineKey(pick.id, pick.status);
+      if (this.ids.has(key)) {
         this.skippedCount++;
         return;
       }
-      this.ids.add(pick.id);
+      this.ids.add(key);
       this.count++;
       writeSync(this.fd, formatPick(pick, this.format));
       return;
@@ -117,14 +120,26 @@ export class PickFile {
     if (complete < text.length) truncateSync(this.path, Buffer.byteLength(text.slice(0, complete)));
     const lines = text.slice(0, complete).split('\n').filter(Boolean);
     for (const line of lines) {
-      const id = this.format === 'jsonl' ? (JSON.parse(line) as { id?: string }).id : lastCsvCell(line);
-      if (id !== undefined && id !== 'id') this.ids.add(id);
+      const { id, status } =
+        this.format === 'jsonl'
+          ? (JSON.parse(line) as { id?: string; status?: string })
+          : csvIdAndStatus(line);
+      if (id !== undefined && id !== 'id') this.ids.add(lineKey(id, status));
     }
     return lines.length;
   }
 }
 
-/** The last cell of a CSV line of PICK_COLUMNS: the id, which never needs quotes. */
-function lastCsvCell(line: string): string {
-  return line.slice(line.lastIndexOf(',') + 1);
+/**
+ * A line is one step of a pick's life: a provisional pick and the final pick that confirms it share
+ * an id, so what the file already holds is keyed by id and status.
+ */
+const lineKey = (id: string, status: string | undefined) => `${status ?? 'final'} ${id}`;
+
+/** The id and status of a CSV line of PICK_COLUMNS, counted from the end: only earlier cells can be quoted. */
+function csvIdAndStatus(line: string): { id?: string; status?: string } {
+  const cells = line.split(',');
+  const fromEnd = (column: (typeof PICK_COLUMNS)[number]) =>
+    cells[cells.length - (PICK_COLUMNS.length - PICK_COLUMNS.indexOf(column))];
+  return { id: fromEnd('id'), status: fromEnd('status') };
 }

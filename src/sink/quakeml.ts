@@ -12,6 +12,8 @@ const AUTHORITY = 'smi:phasestream';
 const EVALUATION_STATUS: Record<PickStatus, string> = {
   provisional: 'preliminary',
   final: 'confirmed',
+  // A revised provisional pick gave way to its final pick, which is a pick of its own.
+  revised: 'rejected',
   retracted: 'rejected',
 };
 

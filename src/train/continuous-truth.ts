@@ -20,7 +20,10 @@ export function readArrivalsCsv(path: string): TimedPhase[] {
       hint: 'a picks CSV needs a header with phase,time (time as ISO 8601)',
     });
   }
-  return rows.map((row, i) => {
+  const statusAt = columns.indexOf('status');
+  // A live run's pick file holds each pick's whole life: only final picks count.
+  const kept = rows.filter((row) => statusAt < 0 || row.split(',')[statusAt] === 'final');
+  return kept.map((row, i) => {
     const cells = row.split(',');
     const timeUs = isoToEpochUs(cells[timeAt]);
     if (!Number.isFinite(timeUs))

@@ -86,7 +86,8 @@ export function observeChannelEvent(records: StationRecords, event: ChannelEvent
 export function observePick(records: StationRecords, pick: Pick): StationRecords {
   const key = `${pick.network}.${pick.station}.${pick.location}.${pick.channel}`;
   const previous = records[key];
-  if (previous === undefined) return records;
+  // A revision or retraction takes back a provisional pick; the final pick that follows counts.
+  if (previous === undefined || pick.status === 'revised' || pick.status === 'retracted') return records;
   const lastPick = { phase: pick.phase, time: pick.time, probability: pick.probability };
   return { ...records, [key]: { ...previous, lastPick } };
 }

@@ -49,6 +49,10 @@ t.test('replay of the dev record with the original weights: P and S F1 >= 0.82',
     'status',
     'id',
   ]);
+  t.ok(
+    lines.every((l) => l.status === 'final' && !('finalId' in l)),
+    'a replay gives final picks only',
+  );
   t.match(lines[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'ISO 8601 with microseconds');
   t.equal(new Set(lines.map((l) => l.time + l.phase)).size, lines.length, 'each pick once');
 
@@ -84,7 +88,7 @@ t.test('replay of the dev record with the original weights: P and S F1 >= 0.82',
     const sdsPicks = readFileSync(sdsOut, 'utf8').trim().split('\n');
     t.equal(
       sdsPicks[0],
-      'network,station,location,channel,phase,time,probability,model,uncertaintyS,polarity,status,id',
+      'network,station,location,channel,phase,time,probability,model,uncertaintyS,polarity,status,id,finalId',
     );
     const sdsTimes = new Set(sdsPicks.slice(1).map((l) => l.split(',').slice(4, 6).join(' ')));
     const missing = inRange.filter((l) => !sdsTimes.has(`${l.phase} ${l.time}`));

@@ -85,10 +85,20 @@ t.test('live picking over SeedLink gives the picks of the replay', { skip }, asy
     await feed.done;
     await waitForSequence(stateFile, ring.nextSequence('XX_DEV1') - 1n, 60_000);
     t.equal(await stop(child), 0, stderr);
+    // With the live edge on (the default), the file holds each pick's life; its final picks are the
+    // replay's, and every provisional pick ends once: final under its id, revised or retracted.
+    const lines = readFileSync(output, 'utf8').trim().split('\n');
     t.equal(
-      readFileSync(output, 'utf8'),
+      `${lines.filter((l) => l.includes('"status":"final"')).join('\n')}\n`,
       replayPicks,
-      `${transport} v${protocol}: the same picks, in the same order`,
+      `${transport} v${protocol}: the same final picks, in the same order`,
     );
+    const picks = lines.map((l) => JSON.parse(l));
+    const lives = new Map<string, string[]>();
+    for (const p of picks) lives.set(p.id, [...(lives.get(p.id) ?? []), p.status]);
+    const odd = [...lives].filter(
+      ([, steps]) => steps.includes('provisional') && (steps.length !== 2 || steps[0] !== 'provisional'),
+    );
+    t.same(odd, [], 'every provisional pick ends exactly once');
   }
 });

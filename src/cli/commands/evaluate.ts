@@ -23,14 +23,17 @@ export function readPickFile(path: string): TimedPhase[] {
   const text = readFileSync(path, 'utf8').trim();
   if (text === '') return [];
   if (text.startsWith('{')) {
-    return text.split('\n').map((line) => {
-      const pick = JSON.parse(line);
-      return {
-        phase: pick.phase,
-        timeUs: isoToEpochUs(pick.time),
-        station: `${pick.network}.${pick.station}`,
-      };
-    });
+    // A live run's file holds each pick's whole life: only final picks are scored.
+    const picks = text.split('\n').map((line) => JSON.parse(line));
+    return picks
+      .filter((pick) => pick.status === undefined || pick.status === 'final')
+      .map((pick) => {
+        return {
+          phase: pick.phase,
+          timeUs: isoToEpochUs(pick.time),
+          station: `${pick.network}.${pick.station}`,
+        };
+      });
   }
   if (!text.startsWith(PICK_COLUMNS.join(',')) && !text.includes('phase')) {
     throw new UsageError(`${path} is neither JSON lines nor a CSV of picks`);

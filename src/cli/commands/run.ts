@@ -185,7 +185,7 @@ export function registerRunCommand(program: Command): void {
             onOpenSample: (station: StationId, rate: number, sample: number) =>
               subscriber.next({ open: [station, rate, sample] }),
           };
-          return pickPipeline(records, engine, config, hooks).subscribe({
+          return pickPipeline(records, engine, config, hooks, { liveEdge: true }).subscribe({
             next: (pick) => subscriber.next({ pick }),
             error: (error) => subscriber.error(error),
             complete: () => subscriber.complete(),

@@ -11,6 +11,7 @@ interface SubscribeOptions {
   station?: string[];
   phase?: string[];
   minProbability?: number;
+  finalOnly?: boolean;
   since?: string;
   format: string;
   tokenEnv: string;
@@ -44,6 +45,7 @@ export function registerSubscribeCommand(program: Command): void {
     .option('--station <patterns...>', 'only these stations: NET.STA or NET.STA.LOC (? and *)')
     .option('--phase <phases...>', 'only these phases, e.g. P')
     .option('--min-probability <p>', 'only picks at least this probable', Number)
+    .option('--final-only', 'only final picks, without the live edge’s provisional ones and their revisions')
     .option('--since <time>', "first the server's kept picks from this pick time on (ISO 8601)")
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--token-env <name>', 'the environment variable holding the bearer token', 'PHASESTREAM_WS_TOKEN')
@@ -63,6 +65,7 @@ export function registerSubscribeCommand(program: Command): void {
         stations: opts.station,
         phases: opts.phase,
         minProbability: opts.minProbability,
+        ...(opts.finalOnly && { statuses: ['final' as const] }),
       });
       if (!parsed.success) {
         throw new UsageError(`the filter does not fit: ${describeFilterError(parsed.error)}`, {

@@ -18,6 +18,14 @@ export const pickFilterSchema = z.strictObject({
   stations: z.array(z.string().min(1)).optional(),
   phases: z.array(z.string().min(1)).optional(),
   minProbability: z.number().min(0).max(1).optional(),
+  /**
+   * Pick statuses wanted (provisional, final, revised, retracted); `["final"]` gives only what no
+   * later data changes, as a replay would. Absent: every step of every pick's life.
+   */
+  statuses: z
+    .array(z.enum(['provisional', 'final', 'revised', 'retracted']))
+    .min(1)
+    .optional(),
 });
 export type PickFilter = z.infer<typeof pickFilterSchema>;
 
@@ -98,8 +106,10 @@ export function compilePickFilter(filter: PickFilter): (pick: Pick) => boolean {
   const stations = filter.stations?.map(stationPattern);
   const phases = filter.phases && new Set(filter.phases);
   const minProbability = filter.minProbability ?? 0;
+  const statuses = filter.statuses && new Set<string>(filter.statuses);
   return (pick) =>
     pick.probability >= minProbability &&
+    (statuses === undefined || statuses.has(pick.status)) &&
     (phases === undefined || phases.has(pick.phase)) &&
     (networks === undefined || networks.some((m) => m(pick.network))) &&
     (stations === undefined || stations.some((m) => m(`${pick.network}.${pick.station}.${pick.location}`)));

@@ -13,13 +13,24 @@ export const nsFromUs = (us: number) => `${Math.round(us)}000`;
  * phase and model) and the timestamp (the pick time in ns) identify the pick, so writing it again
  * overwrites the same point: deliveries repeated after a crash or a retry never double a pick, and
  * two models' picks at the same time are two points.
+ *
+ * The pick's life (src/picker/lifecycle.ts) overwrites that point too: `status` is a field, so the
+ * final pick that confirms a provisional one (same time, same id) replaces it, and a provisional pick
+ * that was revised or retracted stays, marked so (`final_id` names the pick that replaced a revised
+ * one). InfluxDB keeps the fields a later write of the point leaves out: `first_latency_ms`, written
+ * with the provisional pick only, tells how soon a confirmed pick was first known.
  */
 export function pickPoint(pick: Pick, latencyMs?: number): IPoint {
   const fields: Record<string, number | string> = {
     probability: pick.probability,
     channel: pick.channel,
+    status: pick.status,
+    id: pick.id,
   };
-  if (latencyMs !== undefined) fields.latency_ms = latencyMs;
+  if (pick.finalId !== undefined) fields.final_id = pick.finalId;
+  const changesOnly = pick.status === 'revised' || pick.status === 'retracted';
+  if (latencyMs !== undefined && !changesOnly) fields.latency_ms = latencyMs;
+  if (latencyMs !== undefined && pick.status === 'provisional') fields.first_latency_ms = latencyMs;
   if (pick.uncertaintyS !== undefined) fields.uncertainty_s = pick.uncertaintyS;
   if (pick.polarity !== undefined) fields.polarity = pick.polarity;
   if (pick.latitude !== undefined && pick.longitude !== undefined) {

@@ -97,7 +97,7 @@ function receive(message: PageMessage): void {
       break;
     case 'pick':
       page.pickSeq = message.seq;
-      page.picks.push(message.pick);
+      livePick(message.pick);
       if (page.picks.length > MAX_PICKS) page.picks.splice(0, page.picks.length - MAX_PICKS);
       page.dirtyPicks = true;
       if (stationOf(message.pick) === page.selected) page.dirtyTraces = true;
@@ -196,6 +196,19 @@ function matchesPattern(key: string, pattern: string): boolean {
   return new RegExp(`^${regex}`).test(key);
 }
 
+/**
+ * A pick's life on the page (docs/page.md): a provisional pick is shown at once, marked so; its final
+ * pick (same id) takes its place, a revised one gives way to the final pick that follows it, and a
+ * retracted one goes.
+ */
+function livePick(pick: PickMessage): void {
+  const at = page.picks.findIndex((p) => p.id === pick.id);
+  if (pick.status === 'revised' || pick.status === 'retracted') {
+    if (at >= 0) page.picks.splice(at, 1);
+  } else if (at >= 0) page.picks[at] = pick;
+  else page.picks.push(pick);
+}
+
 function drawPicks(): void {
   const form = new FormData($<HTMLFormElement>('#pick-filter'));
   const station = String(form.get('station') ?? '').trim();
@@ -219,12 +232,15 @@ function drawPicks(): void {
       .reverse()
       .map((p) => {
         const row = document.createElement('tr');
+        row.className = p.status;
+        row.dataset.id = p.id;
         row.append(
           cell(p.time.replace('T', ' ').slice(0, 23)),
           cell(stationOf(p)),
-          cell(p.phase, `phase-${p.phase}`),
+          cell(p.status === 'provisional' ? `${p.phase}?` : p.phase, `phase-${p.phase}`),
           cell(p.probability.toFixed(2)),
         );
+        if (p.status === 'provisional') row.title = 'provisional: the final pick replaces it';
         return row;
       }),
   );
@@ -270,8 +286,9 @@ function drawTraces(): void {
       phase: p.phase,
       name: p.phase,
       time: DateTime.fromISO(p.time, { zone: 'utc' }),
-      markertype: 'pick',
-      description: `${p.phase} ${p.probability.toFixed(2)}`,
+      // seisplotjs draws a `predicted` marker apart from a `pick`: provisional picks look different.
+      markertype: p.status === 'provisional' ? 'predicted' : 'pick',
+      description: `${p.phase} ${p.probability.toFixed(2)}${p.status === 'provisional' ? ' provisional' : ''}`,
     }))
     .filter((m) => window.contains(m.time));
   for (const name of ['Z', 'N', 'E', 'P', 'S']) {

@@ -1,0 +1,220 @@
+import { ConfigError } from '../errors.ts';
+import type { StationBlock, StationWindow } from '../stream/types.ts';
+import { detectPeaks } from './detect-peaks.ts';
+import { normalizeWindow } from './normalize.ts';
+import type { PhasePeak } from './phase-picker.ts';
+
+/**
+ * The live-edge lane of one station: besides the regular overlapping windows (whose stitched
+ * probabilities are final only once every window covering a sample has run, 30-45 s after the data
+ * came), the network also runs on a window that ends at the station's newest sample. A P or S peak
+ * found there is a provisional pick, made seconds after its data arrived; the stitched path later
+ * confirms, revises or retracts it (lifecycle.ts).
+ *
+ * What it costs and how it is afforded: one more window per station every `strideSamples` would
+ * multiply the inference by the regular stride over the edge stride (10 to 15 times). The lane runs
+ * only while a cheap trigger holds: an STA/LTA of the squared first differences over all components
+ * (the differences drop the DC offset of raw counts) fires at `trigger.ratio` and keeps the lane on
+ * for `trigger.holdSamples`, long enough to see the S after the P. Between events nothing runs. The
+ * ratio is low on purpose: the trigger only gates the network, the network decides what is a pick.
+ *
+ * Two pure parts with plain-data state (a station moves between processes as JSON):
+ * - `pushEdgeBlock`: blocks in, edge windows out (the last `length` samples, normalized as the
+ *   regular windows are);
+ * - `edgePeaks`: an edge window's probabilities in, the peaks not yet given as provisional out.
+ */
+
+export interface LiveEdgeOptions {
+  /** Window length in samples (the model's, 3000). */
+  length: number;
+  /** New samples between two edge windows of a station, at least. */
+  strideSamples: number;
+  /** The STA/LTA gate; null runs the lane every stride (the measured upper bound of its cost). */
+  trigger: { staSamples: number; ratio: number; holdSamples: number } | null;
+}
+
+export interface LiveEdgeState {
+  /** The newest samples of the segment (at most `length`), row-major [samples, components]. */
+  bufferStart: number;
+  buffer: number[];
+  components: number;
+  /** End (exclusive) of the last edge window; null before the first. */
+  lastEnd: number | null;
+  /** The lane runs while the newest sample is before this (the trigger's hold); null: off. */
+  activeUntil: number | null;
+  /** The trigger's characteristic function summed over the buffer (its first sample excluded). */
+  cfSum: number;
+}
+
+export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
+  const { length, strideSamples, trigger } = options;
+  if (!Number.isInteger(length) || length < 1) throw new ConfigError(`edge window length ${length}`);
+  if (!Number.isInteger(strideSamples) || strideSamples < 1) {
+    throw new ConfigError(`picker.liveEdge.strideS must give at least one sample, got ${strideSamples}`);
+  }
+  if (trigger && !(trigger.staSamples >= 1 && trigger.staSamples < length / 2 && trigger.ratio > 1)) {
+    throw new ConfigError('picker.liveEdge.trigger: staS must be under half a window and ratio above 1', {
+      hint: 'e.g. { staS: 1, ratio: 3, holdS: 15 }',
+    });
+  }
+  return { bufferStart: 0, buffer: [], components: 0, lastEnd: null, activeUntil: null, cfSum: 0 };
+}
+
+const endOf = (s: LiveEdgeState) => s.bufferStart + (s.components ? s.buffer.length / s.components : 0);
+
+/** The STA/LTA characteristic function at sample i (i >= 1): squared first differences, all components. */
+function cfAt(buffer: readonly number[], channels: number, i: number): number {
+  let cf = 0;
+  for (let c = 0; c < channels; c++) {
+    const d = buffer[i * channels + c] - buffer[(i - 1) * channels + c];
+    cf += d * d;
+  }
+  return cf;
+}
+
+/**
+ * The STA/LTA gate over the samples [from, n) of `buffer` (n samples): the last sample i where the
+ * mean characteristic function over the `sta` samples ending at i is `ratio` times its mean over the
+ * buffered samples before them, or null. `total` is the sum of the characteristic function over
+ * samples 1..from-1, kept in the state so that a block costs its own samples and `sta`, not the
+ * whole buffered window.
+ */
+function triggerAt(
+  buffer: readonly number[],
+  channels: number,
+  from: number,
+  total: number,
+  sta: number,
+  ratio: number,
+): { at: number | null; total: number } {
+  const n = buffer.length / channels;
+  let staSum = 0;
+  for (let i = Math.max(1, from - sta); i < from; i++) staSum += cfAt(buffer, channels, i);
+  let at: number | null = null;
+  let sum = total;
+  for (let i = Math.max(1, from); i < n; i++) {
+    const cf = cfAt(buffer, channels, i);
+    sum += cf;
+    staSum += cf - (i - sta >= 1 ? cfAt(buffer, channels, i - sta) : 0);
+    const ltaMean = (sum - staSum) / (i - sta);
+    if (i >= 2 * sta && ltaMean > 0 && staSum / sta > ratio * ltaMean) at = i;
+  }
+  return { at, total: sum };
+}
+
+/**
+ * Adds one block of a station (as assembled for the regular windows). A block that does not continue
+ * the buffer starts afresh (a gap); so does the end of a segment. Returns the edge windows due: the
+ * newest `length` samples, once the buffer holds a full window, the lane is on and `strideSamples`
+ * came since the last one.
+ */
+export function pushEdgeBlock(
+  state: LiveEdgeState,
+  options: LiveEdgeOptions,
+  block: StationBlock,
+  arrivedAtMs: number,
+): { state: LiveEdgeState; windows: StationWindow[] } {
+  const channels = block.components.length;
+  let s = state;
+  if (s.components !== channels || block.startIndex !== endOf(s)) {
+    s = { ...createLiveEdge(options), bufferStart: block.startIndex, components: channels };
+  }
+  const from = s.buffer.length / channels;
+  const all = s.buffer.concat(Array.from(block.data));
+  const drop = Math.max(0, all.length / channels - options.length);
+  let { activeUntil, cfSum } = s;
+  if (options.trigger) {
+    const { staSamples, ratio, holdSamples } = options.trigger;
+    const step = triggerAt(all, channels, from, cfSum, staSamples, ratio);
+    if (step.at !== null) activeUntil = s.bufferStart + step.at + holdSamples;
+    // The dropped samples leave the sum (sample `drop` becomes the first, which has no difference).
+    cfSum = step.total;
+    for (let i = 1; i <= drop; i++) cfSum -= cfAt(all, channels, i);
+  }
+  s = {
+    ...s,
+    bufferStart: s.bufferStart + drop,
+    buffer: drop > 0 ? all.slice(drop * channels) : all,
+    activeUntil,
+    cfSum,
+  };
+  const end = endOf(s);
+  const on = options.trigger === null || (activeUntil !== null && end - 1 <= activeUntil);
+  const due = s.lastEnd === null || end - s.lastEnd >= options.strideSamples;
+  const windows: StationWindow[] = [];
+  if (block.length > 0 && on && due && end - s.bufferStart === options.length) {
+    windows.push({
+      station: block.station,
+      samplingRate: block.samplingRate,
+      startIndex: s.bufferStart,
+      length: options.length,
+      components: block.components,
+      data: normalizeWindow(s.buffer, channels),
+      endOfSegment: false,
+      receivedAtMs: arrivedAtMs,
+    });
+    s = { ...s, lastEnd: end };
+  }
+  if (block.endOfSegment) s = { ...createLiveEdge(options), bufferStart: end, components: 0 };
+  return { state: s, windows };
+}
+
+export interface EdgePeakOptions {
+  classes: string[];
+  minPeakHeight: Record<string, number>;
+  minPeakDistanceSamples: number;
+  /**
+   * Samples at the window's end not searched: the network sees no data after them, and a peak there
+   * may still be rising. The next edge window looks again.
+   */
+  guardSamples: number;
+  /**
+   * Only peaks at most this far behind the window's end are searched: older samples were seen by
+   * earlier edge windows, and a peak first found there (the lane was off, or the network changed its
+   * mind) is left to the stitched path rather than given late.
+   */
+  lookbackSamples: number;
+  /** The provisional pick's own floor: a peak must reach max(its phase's minPeakHeight, this). */
+  minProvisionalHeight: number;
+}
+
+/** Per phase, the sample indices of the provisional picks already given (recent ones only). */
+export type EdgePeakState = Record<string, number[]>;
+
+/**
+ * The peaks of an edge window's probabilities ([length, classes] from `start`) that were not given
+ * before: a peak within `minPeakDistanceSamples` of one already given is the same phase seen again.
+ */
+export function edgePeaks(
+  state: EdgePeakState,
+  options: EdgePeakOptions,
+  start: number,
+  probs: ArrayLike<number>,
+): { state: EdgePeakState; peaks: PhasePeak[] } {
+  const classes = options.classes.length;
+  const length = probs.length / classes;
+  const next: EdgePeakState = {};
+  const peaks: PhasePeak[] = [];
+  for (const [k, phase] of options.classes.entries()) {
+    const mph = options.minPeakHeight[phase];
+    if (mph === undefined) continue;
+    const column = new Float32Array(length);
+    for (let i = 0; i < length; i++) column[i] = probs[i * classes + k];
+    const found = detectPeaks(column, {
+      mph: Math.max(mph, options.minProvisionalHeight),
+      mpd: options.minPeakDistanceSamples,
+    });
+    // Picks older than the window are settled by the stitched path: forget them.
+    const given = (state[phase] ?? []).filter((index) => index >= start);
+    for (const [j, offset] of found.indices.entries()) {
+      if (offset >= length - options.guardSamples || offset < length - options.lookbackSamples) continue;
+      const sample = start + offset;
+      if (given.some((index) => Math.abs(index - sample) <= options.minPeakDistanceSamples)) continue;
+      given.push(sample);
+      peaks.push({ phase, sample, probability: found.heights[j] });
+    }
+    next[phase] = given;
+  }
+  peaks.sort((a, b) => a.sample - b.sample);
+  return { state: next, peaks };
+}

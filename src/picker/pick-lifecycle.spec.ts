@@ -1,0 +1,58 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import t from 'tap';
+import type { LifecycleInput } from './lifecycle.ts';
+import { makePick, type Pick } from './pick.ts';
+import { pickLifecycle } from './pick-lifecycle.ts';
+
+const A = { network: 'XX', station: 'A', location: '', channelPrefix: 'HH' };
+const B = { network: 'XX', station: 'B', location: '', channelPrefix: 'HH' };
+const at = (s: typeof A, phase: string, index: number): Pick => makePick(s, phase, index, 100, 0.9, 'm');
+const prov = (p: Pick): LifecycleInput => ({ kind: 'provisional', pick: { ...p, status: 'provisional' } });
+const fin = (p: Pick): LifecycleInput => ({ kind: 'final', pick: p });
+const frontier = (s: typeof A, index: number): LifecycleInput => ({
+  kind: 'frontier',
+  station: `XX.${s.station}..HH`,
+  timeUs: index * 10_000,
+});
+
+t.test(
+  'the exact sequence: confirm, revise, retract with the second frontier, drop late or repeated ones',
+  async (t) => {
+    const inputs: LifecycleInput[] = [
+      prov(at(A, 'P', 1000)),
+      prov(at(A, 'P', 1020)), // the same P again, within the tolerance: dropped
+      prov(at(B, 'P', 1000)),
+      prov(at(A, 'S', 1500)),
+      fin(at(B, 'P', 1000)), // confirms B's P
+      fin(at(A, 'P', 1010)), // revises A's P
+      prov(at(A, 'P', 1005)), // after its final: dropped
+      prov(at(A, 'S', 2500)), // within the margin of the next frontier: kept until the end
+      frontier(A, 3000), // takes effect with the next frontier
+      fin(at(A, 'P', 1900)), // no provisional pick: passed on
+      frontier(A, 3100), // now A's S (1500 < 3000 - 50 - 1000, the margin) is retracted
+      prov(at(A, 'P', 2000)), // behind the last frontier (3100 - 50): the lane is late, dropped
+      prov(at(B, 'S', 3000)), // still provisional at the end: retracted at completion
+    ];
+    const out = await lastValueFrom(
+      from(inputs).pipe(pickLifecycle({ matchToleranceUs: 500_000 }), toArray()),
+    );
+    t.same(
+      out.map((p) => [p.station, p.phase, p.timeUs / 10_000, p.status, p.finalId ?? null]),
+      [
+        ['A', 'P', 1000, 'provisional', null],
+        ['B', 'P', 1000, 'provisional', null],
+        ['A', 'S', 1500, 'provisional', null],
+        ['B', 'P', 1000, 'final', null],
+        ['A', 'P', 1000, 'revised', at(A, 'P', 1010).id],
+        ['A', 'P', 1010, 'final', null],
+        ['A', 'S', 2500, 'provisional', null],
+        ['A', 'P', 1900, 'final', null],
+        ['A', 'S', 1500, 'retracted', null],
+        ['B', 'S', 3000, 'provisional', null],
+        ['A', 'S', 2500, 'retracted', null],
+        ['B', 'S', 3000, 'retracted', null],
+      ],
+    );
+    t.equal(out[3].id, out[1].id, 'a confirmed pick keeps its id');
+  },
+);

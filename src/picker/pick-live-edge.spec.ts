@@ -1,0 +1,61 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import t from 'tap';
+import { goldenSamples } from '../../test/helpers/golden.ts';
+import { originalModel } from '../../test/helpers/original-model.ts';
+import { skipUnlessShared } from '../../test/helpers/shared.ts';
+import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
+import { timeUsFromIndex } from '../stream/grid.ts';
+import type { StationWindow } from '../stream/types.ts';
+import { pickLiveEdge } from './pick-live-edge.ts';
+
+const skip =
+  skipUnlessShared('golden', 'phasenet-original') || skipUnlessShared('models', 'phasenet-original');
+
+t.test(
+  'edge windows give the original picks as provisional, each once, then complete',
+  { skip },
+  async (t) => {
+    const engine = await createOnnxEngine(await originalModel(), { threads: 2 });
+    t.teardown(() => engine.dispose());
+    const [g0] = goldenSamples().filter((g) => g.length === 3000);
+    const window = (startIndex: number): StationWindow => ({
+      station: { network: 'XX', station: 'A', location: '', channelPrefix: 'HH' },
+      samplingRate: 100,
+      startIndex,
+      length: 3000,
+      components: ['E', 'N', 'Z'],
+      data: g0.input,
+      endOfSegment: false,
+      receivedAtMs: 0,
+    });
+    let completed = false;
+    // The same window twice: its peaks are given by the first only.
+    const picks = await lastValueFrom(
+      from([[window(100_000)], [window(100_000)]]).pipe(
+        pickLiveEdge(engine, {
+          peakOptions: () => ({
+            classes: ['noise', 'P', 'S'],
+            minPeakHeight: { P: 0.5, S: 0.5 },
+            minPeakDistanceSamples: 50,
+            guardSamples: 0,
+            lookbackSamples: 3000,
+            minProvisionalHeight: 0.5,
+          }),
+        }),
+        toArray(),
+      ),
+    ).finally(() => {
+      completed = true;
+    });
+    const expected = [
+      ...g0.pPicks!.map((i) => ({ phase: 'P', index: 100_000 + i })),
+      ...g0.sPicks!.map((i) => ({ phase: 'S', index: 100_000 + i })),
+    ].sort((a, b) => a.index - b.index);
+    t.ok(expected.length > 0);
+    t.same(
+      picks.map((p) => [p.phase, p.timeUs, p.status]),
+      expected.map((e) => [e.phase, timeUsFromIndex(e.index, 100), 'provisional']),
+    );
+    t.ok(completed);
+  },
+);
