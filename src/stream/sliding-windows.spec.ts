@@ -149,38 +149,42 @@ t.test(
   },
 );
 
-t.test('property: how blocks are cut does not change the windows; the state is plain data', async (t) => {
-  const random = lcg(23);
-  for (let trial = 0; trial < 30; trial++) {
-    const n = 1 + Math.floor(random() * 80);
-    const windowsOf = (cuts: number[]) => {
-      let state = createWindowState({ length: 10, stride: 3 });
-      const out: StationWindow[] = [];
-      let from = 0;
-      for (const to of [...cuts, n]) {
-        const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n }), 0);
-        state = step.state;
-        t.strictSame(JSON.parse(JSON.stringify(state)), state);
-        out.push(...step.windows);
-        from = to;
-      }
-      out.push(...flushWindows(state).windows);
-      return out;
-    };
-    const whole = windowsOf([]);
-    const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
-      .filter((c) => c > 0 && c < n)
-      .sort((a, b) => a - b);
-    t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples cut at ${cuts}`);
-    const starts = whole.map((w) => w.startIndex - BASE);
-    const expected =
-      n <= 10 ? [0] : [...Array.from({ length: Math.floor((n - 10) / 3) + 1 }, (_, k) => 3 * k)];
-    if (n > 10 && expected[expected.length - 1] + 10 < n) expected.push(n - 10);
-    t.strictSame(starts, expected, 'the starts of windowStarts');
-    t.strictSame(
-      whole.map((w) => w.endOfSegment),
-      whole.map((_, i) => i === whole.length - 1),
-      'only the last window ends the segment',
-    );
-  }
-});
+t.test(
+  'property: how blocks are cut does not change the windows; the state survives a structured clone',
+  async (t) => {
+    const random = lcg(23);
+    for (let trial = 0; trial < 30; trial++) {
+      const n = 1 + Math.floor(random() * 80);
+      const windowsOf = (cuts: number[]) => {
+        let state = createWindowState({ length: 10, stride: 3 });
+        const out: StationWindow[] = [];
+        let from = 0;
+        for (const to of [...cuts, n]) {
+          const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n }), 0);
+          // Resume from a structured clone (what crosses a process or a worker): the same windows.
+          state = structuredClone(step.state);
+          t.strictSame(state, step.state);
+          out.push(...step.windows);
+          from = to;
+        }
+        out.push(...flushWindows(state).windows);
+        return out;
+      };
+      const whole = windowsOf([]);
+      const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
+        .filter((c) => c > 0 && c < n)
+        .sort((a, b) => a - b);
+      t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples cut at ${cuts}`);
+      const starts = whole.map((w) => w.startIndex - BASE);
+      const expected =
+        n <= 10 ? [0] : [...Array.from({ length: Math.floor((n - 10) / 3) + 1 }, (_, k) => 3 * k)];
+      if (n > 10 && expected[expected.length - 1] + 10 < n) expected.push(n - 10);
+      t.strictSame(starts, expected, 'the starts of windowStarts');
+      t.strictSame(
+        whole.map((w) => w.endOfSegment),
+        whole.map((_, i) => i === whole.length - 1),
+        'only the last window ends the segment',
+      );
+    }
+  },
+);
