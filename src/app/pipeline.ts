@@ -25,6 +25,7 @@ export interface PipelineHooks {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
+  onPending?: PickPhasesOptions['onPending'];
 }
 
 /** Picking options of one station: the card's defaults, the config's, then the station's own. */
@@ -89,6 +90,7 @@ export function pickPipeline(
       pickerOptions: (key) => pickerOptionsFor(card, config, key),
       onBatch: hooks.onBatch,
       onProbabilities: hooks.onProbabilities,
+      onPending: hooks.onPending,
     }),
   );
 }

@@ -29,7 +29,7 @@ class ReplicaThread {
 
   static async start(backend: TfjsBackendName, options: ReplicaOptions): Promise<ReplicaThread> {
     const entry = new URL('./replica-worker.ts', import.meta.url).href;
-    const worker = new Worker(new URL('./replica-worker-boot.mjs', import.meta.url), {
+    const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
       workerData: { entry, backend, options },
     });
     const thread = new ReplicaThread(worker);

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { concatMap, from, lastValueFrom, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
+import { WindowGate } from '../../app/window-gate.ts';
 import { PickSinks } from '../../app/sinks.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { createEngine } from '../../engine/index.ts';
+import { createWorkerEngine } from '../../engine/worker-engine.ts';
 import { UsageError } from '../../errors.ts';
 import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
 import { log } from '../../log.ts';
@@ -107,7 +108,8 @@ export function registerReplayCommand(program: Command): void {
       });
     }
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
-    const engine = await createEngine(
+    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile.
+    const engine = await createWorkerEngine(
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
@@ -119,11 +121,14 @@ export function registerReplayCommand(program: Command): void {
     let shownFraction = 0;
     const started = performance.now();
     let badRecords = 0;
+    // The reader waits while more than a few batches wait for the network.
+    const gate = new WindowGate(4 * config.batching.size);
     try {
       const records = archiveRecords(paths, {
         startUs,
         endUs,
         speed: opts.speed,
+        ready: () => gate.ready(),
         onBadRecord: (file, error) => {
           badRecords++;
           log.warn(
@@ -142,7 +147,7 @@ export function registerReplayCommand(program: Command): void {
           }
         }),
       );
-      const picks = pickPipeline(records, engine, config, sinks.hooks);
+      const picks = pickPipeline(records, engine, config, { ...sinks.hooks, onPending: gate.setPending });
       await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
         defaultValue: undefined,
       });
