@@ -32,9 +32,13 @@ try {
 let queue: Promise<void> = Promise.resolve();
 port.on(
   'message',
-  (request: { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean } | {
-    dispose: true;
-  }) => {
+  (
+    request:
+      | { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean }
+      | {
+          dispose: true;
+        },
+  ) => {
     if ('dispose' in request) {
       queue = queue.then(async () => {
         await engine.dispose();

@@ -1,9 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import {
-  EngineUnavailableError,
-  ModelFormatError,
-  PhaseStreamError,
-} from '../errors.ts';
+import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
 import type { LoadedModel } from '../model/card.ts';
 import { checkRunInput, type InferenceEngine } from './engine.ts';
 import type { EngineOptions } from './index.ts';
@@ -121,7 +117,10 @@ class WorkerEngine implements InferenceEngine {
  * `createEngine(model, options)` run in a worker thread of its own (see above). Errors of the engine's
  * creation (no onnxruntime, a bad model) come back as the same typed errors.
  */
-export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<InferenceEngine> {
+export async function createWorkerEngine(
+  model: LoadedModel,
+  options: EngineOptions,
+): Promise<InferenceEngine> {
   const data: WorkerEngineData = {
     entry: new URL('./worker-engine-thread.ts', import.meta.url).href,
     model,

@@ -101,10 +101,7 @@ export async function* mergedRecords(
  * data a second, undefined as fast as possible; `ready` holds the reader while the consumer is behind
  * (without it the pipeline's operators queue what the reader runs ahead).
  */
-export function archiveRecords(
-  files: string[],
-  options: ArchiveReplayOptions = {},
-): Observable<MseedRecord> {
+export function archiveRecords(files: string[], options: ArchiveReplayOptions = {}): Observable<MseedRecord> {
   return new Observable<MseedRecord>((subscriber) => {
     let stopped = false;
     (async () => {

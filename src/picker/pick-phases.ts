@@ -116,7 +116,9 @@ export function pickPhases(
           probs.catch(() => undefined);
           return { batch, probs };
         }),
-        concatMap(({ batch, probs }) => from(probs).pipe(concatMap((probsOf) => from(stitch(batch, probsOf))))),
+        concatMap(({ batch, probs }) =>
+          from(probs).pipe(concatMap((probsOf) => from(stitch(batch, probsOf)))),
+        ),
       ),
       flushAll,
     );

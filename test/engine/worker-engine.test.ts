@@ -54,10 +54,12 @@ t.test('the engine in a worker thread gives what the same engine gives in this t
   t.equal(x.length, 4 * 3000 * 3, 'the caller keeps its input');
 
   // Several batches posted at once come back each with its own probabilities.
-  const parts = await Promise.all([0, 1, 2].map((i) => threaded.run(x.subarray(i * 9000, (i + 1) * 9000), 1, 3000)));
-  parts.forEach((part, i) =>
-    t.same(Array.from(part.probs), Array.from(want.probs.subarray(i * 9000, (i + 1) * 9000)), `batch ${i}`),
+  const parts = await Promise.all(
+    [0, 1, 2].map((i) => threaded.run(x.subarray(i * 9000, (i + 1) * 9000), 1, 3000)),
   );
+  for (const [i, part] of parts.entries()) {
+    t.same(Array.from(part.probs), Array.from(want.probs.subarray(i * 9000, (i + 1) * 9000)), `batch ${i}`);
+  }
 
   // The event loop keeps turning while the thread infers; the same engine in this thread blocks it.
   const big = input(16 * 3000 * 3);
