@@ -149,18 +149,53 @@ t.test(
   },
 );
 
+t.test('a segment off the grid: one window at its start, then the multiples of the stride', async (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-----|', { a: blk(3, 14), b: blk(14, 26, { endOfSegment: true }) });
+    const windows = blocks.pipe(slidingWindows({ ...options, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('-x-(yzvw)|', {
+      x: win(3, 10, 1),
+      y: win(5, 10, 3),
+      z: win(10, 10, 3),
+      v: win(15, 10, 3),
+      // The last grid window ends before the segment does: one aligned to its end.
+      w: win(16, 10, 3, true),
+    });
+  });
+});
+
+t.test('a segment that starts later gets the same windows as an unbroken one past its first', async (t) => {
+  const windowsFrom = (from: number) => {
+    const step = pushWindowBlock(createWindowState({ length: 10, stride: 5 }), blk(from, 60), 0);
+    return step.windows;
+  };
+  const unbroken = windowsFrom(0);
+  for (const from of [1, 7, 13, 22]) {
+    const resumed = windowsFrom(from);
+    t.equal(resumed[0].startIndex, BASE + from, `from ${from}: a window at the segment's start`);
+    t.strictSame(
+      resumed.slice(1),
+      unbroken.filter((w) => w.startIndex > BASE + from),
+      `from ${from}: then the unbroken stream's windows`,
+    );
+  }
+});
+
 t.test(
   'property: how blocks are cut does not change the windows; the state survives a structured clone',
   async (t) => {
     const random = lcg(23);
     for (let trial = 0; trial < 30; trial++) {
       const n = 1 + Math.floor(random() * 80);
+      // The segment starts at a random place relative to the grid of stride 3.
+      const offset = Math.floor(random() * 5);
       const windowsOf = (cuts: number[]) => {
         let state = createWindowState({ length: 10, stride: 3 });
         const out: StationWindow[] = [];
-        let from = 0;
-        for (const to of [...cuts, n]) {
-          const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n }), 0);
+        let from = offset;
+        for (const to of [...cuts, n].map((c) => c + offset)) {
+          const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n + offset }), 0);
           // Resume from a structured clone (what crosses a process or a worker): the same windows.
           state = structuredClone(step.state);
           t.strictSame(state, step.state);
@@ -174,12 +209,16 @@ t.test(
       const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
         .filter((c) => c > 0 && c < n)
         .sort((a, b) => a - b);
-      t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples cut at ${cuts}`);
-      const starts = whole.map((w) => w.startIndex - BASE);
-      const expected =
-        n <= 10 ? [0] : [...Array.from({ length: Math.floor((n - 10) / 3) + 1 }, (_, k) => 3 * k)];
-      if (n > 10 && expected[expected.length - 1] + 10 < n) expected.push(n - 10);
-      t.strictSame(starts, expected, 'the starts of windowStarts');
+      t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples from ${offset} cut at ${cuts}`);
+      const starts = whole.map((w) => w.startIndex);
+      const end = BASE + offset + n;
+      const expected = [BASE + offset];
+      if (n > 10) {
+        // Multiples of 3 on the absolute grid (BASE itself is not one).
+        for (let g = (Math.floor((BASE + offset) / 3) + 1) * 3; g + 10 <= end; g += 3) expected.push(g);
+        if (expected[expected.length - 1] + 10 < end) expected.push(end - 10);
+      }
+      t.strictSame(starts, expected, 'the segment start, the multiples of the stride, the aligned end');
       t.strictSame(
         whole.map((w) => w.endOfSegment),
         whole.map((_, i) => i === whole.length - 1),

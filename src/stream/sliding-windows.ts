@@ -1,6 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
-import { windowStarts } from '../picker/annotate.ts';
 import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
 import { stepOperator } from './operate.ts';
 import type { StationBlock, StationId, StationWindow } from './types.ts';
@@ -8,14 +7,16 @@ import type { StationBlock, StationId, StationWindow } from './types.ts';
 /**
  * One station's blocks -> normalized windows for the network.
  *
- * Windows start every `stride` samples from the segment's start and go out as soon as their samples
- * are in (a window that ends exactly at the newest sample waits for the next block, which tells
- * whether the segment goes on: if it ends there, that window is the segment's last). At the end of a
- * segment the windows still missing by `windowStarts` (src/picker/annotate.ts, the rule for whole
- * records) go out: one aligned to the segment's end, so its last samples are seen, or, for a segment
- * shorter than a window, one window of the segment's own length. The last window of a segment has
- * `endOfSegment` (the picker flushes the station after it). A block that does not continue the
- * buffered samples also ends the segment.
+ * Windows lie on the absolute sample grid: after one at the segment's start, they start at the
+ * multiples of `stride` (grid indices, src/stream/grid.ts), not at counts from the segment's start, so
+ * a segment that begins later (a restart, the data after a gap) gets the same windows as an unbroken
+ * stream once past its first window, and live picking, replay and a resumed run agree. A window goes
+ * out as soon as its samples are in (one that ends exactly at the newest sample waits for the next
+ * block, which tells whether the segment goes on: if it ends there, that window is the segment's
+ * last). At the end of a segment one window aligned to the segment's end goes out, so its last
+ * samples are seen, or, for a segment shorter than a window, one window of the segment's own length.
+ * The last window of a segment has `endOfSegment` (the picker flushes the station after it). A block
+ * that does not continue the buffered samples also ends the segment.
  *
  * A component absent over part of a window (`present` false in its blocks) has those samples
  * replaced by the mean of its present ones (normalize.ts `fillNonFinite`), so its trace gets no step
@@ -53,7 +54,7 @@ export interface WindowState {
   presence: [number, number, number][];
   /** [end, arrivedAtMs] of the buffered blocks: samples before `end` arrived at `arrivedAtMs`. */
   arrivals: [number, number][];
-  /** Start of the next stride window. */
+  /** Start of the next window: the segment's start, then multiples of `stride`. */
   nextStart: number;
   /** Start of the last window that went out in this segment; null before the first. */
   lastStart: number | null;
@@ -133,13 +134,28 @@ function closeSegment(s: WindowState): void {
   s.lastStart = null;
 }
 
-/** The segment ends: the windows `windowStarts` still owes it, the last one marked; the state closes. */
+/** The grid start after `start`: the next multiple of the stride. */
+function nextGridStart(start: number, stride: number): number {
+  return (Math.floor(start / stride) + 1) * stride;
+}
+
+/** The windows a segment ending at the buffer's end still owes: those ending there, then one aligned to it. */
+function owedStarts(s: WindowState, segmentStart: number): number[] {
+  const end = bufferEnd(s);
+  if (end - segmentStart <= s.length) return s.lastStart === null ? [segmentStart] : [];
+  const starts: number[] = [];
+  for (let start = s.nextStart; start + s.length <= end; start = nextGridStart(start, s.stride))
+    starts.push(start);
+  const last = starts.length > 0 ? starts[starts.length - 1] : s.lastStart!;
+  if (last + s.length < end) starts.push(end - s.length);
+  return starts;
+}
+
+/** The segment ends: the windows it is still owed, the last one marked; the state closes. */
 function endSegment(s: WindowState): StationWindow[] {
   if (s.segmentStart === null) return [];
   const segmentLength = bufferEnd(s) - s.segmentStart;
-  const starts = windowStarts(segmentLength, s.length, s.stride)
-    .map((offset) => s.segmentStart! + offset)
-    .filter((start) => s.lastStart === null || start > s.lastStart);
+  const starts = owedStarts(s, s.segmentStart);
   const length = Math.min(s.length, segmentLength);
   const windows =
     segmentLength === 0
@@ -187,7 +203,7 @@ export function pushWindowBlock(state: WindowState, block: StationBlock, arrived
     while (s.nextStart + s.length < end) {
       windows.push(makeWindow(s, s.nextStart, s.length, false));
       s.lastStart = s.nextStart;
-      s.nextStart += s.stride;
+      s.nextStart = nextGridStart(s.nextStart, s.stride);
     }
   }
   if (block.endOfSegment) windows.push(...endSegment(s));

@@ -42,6 +42,8 @@ t.test('replay of the dev record with the original weights: P and S F1 >= 0.85',
     'time',
     'probability',
     'model',
+    'status',
+    'id',
   ]);
   t.match(lines[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'ISO 8601 with microseconds');
   t.equal(new Set(lines.map((l) => l.time + l.phase)).size, lines.length, 'each pick once');
