@@ -1,8 +1,13 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { PhaseStreamError } from '../errors.ts';
 import type { InferenceEngine } from './engine.ts';
 import { createEngine } from './index.ts';
-import type { SerializedError, WorkerEngineData, WorkerEngineReply } from './worker-engine.ts';
+import type {
+  SerializedError,
+  WorkerEngineControl,
+  WorkerEngineData,
+  WorkerEngineReply,
+} from './worker-engine.ts';
 
 /** The thread side of worker-engine.ts: one engine, batches run one after the other in arrival order. */
 
@@ -18,8 +23,7 @@ function serialize(error: unknown): SerializedError {
   };
 }
 
-const reply = (message: WorkerEngineReply, transfer: ArrayBuffer[] = []) =>
-  port.postMessage(message, transfer);
+const reply = (message: WorkerEngineReply) => port.postMessage(message);
 
 let engine: InferenceEngine;
 try {
@@ -28,41 +32,48 @@ try {
   reply({ startError: serialize(error) });
   process.exit(0);
 }
-// Requests run in order: each waits for the one before, so the session never runs two at once.
+// Requests run in order, from every port: each waits for the one before, so the session never runs
+// two at once.
 let queue: Promise<void> = Promise.resolve();
-port.on(
-  'message',
-  (
-    request:
-      | { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean }
-      | {
-          dispose: true;
-        },
-  ) => {
-    if ('dispose' in request) {
-      queue = queue.then(async () => {
-        await engine.dispose();
-        port.close();
+type Request = { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean };
+
+function serve(from: MessagePort, request: Request): void {
+  queue = queue.then(async () => {
+    try {
+      const { probs, logits } = await engine.run(request.input, request.batch, request.length, {
+        withLogits: request.withLogits,
       });
-      return;
-    }
-    queue = queue.then(async () => {
+      const message: WorkerEngineReply = { id: request.id, probs, ...(logits ? { logits } : {}) };
+      const buffers = [probs.buffer, ...(logits ? [logits.buffer] : [])] as ArrayBuffer[];
       try {
-        const { probs, logits } = await engine.run(request.input, request.batch, request.length, {
-          withLogits: request.withLogits,
-        });
-        const message = { id: request.id, probs, ...(logits ? { logits } : {}) };
-        const buffers = [probs.buffer, ...(logits ? [logits.buffer] : [])] as ArrayBuffer[];
-        try {
-          reply(message, [...new Set(buffers)]);
-        } catch {
-          // A buffer the engine does not let go of (not transferable): sent as a copy.
-          reply(message);
-        }
-      } catch (error) {
-        reply({ id: request.id, error: serialize(error) });
+        from.postMessage(message, [...new Set(buffers)]);
+      } catch {
+        // A buffer the engine does not let go of (not transferable): sent as a copy.
+        from.postMessage(message);
       }
+    } catch (error) {
+      from.postMessage({ id: request.id, error: serialize(error) } satisfies WorkerEngineReply);
+    }
+  });
+}
+
+const connected = new Set<MessagePort>();
+port.on('message', (message: Request | WorkerEngineControl) => {
+  if ('connect' in message) {
+    const other = message.connect;
+    connected.add(other);
+    other.on('message', (request: Request) => serve(other, request));
+    other.on('close', () => connected.delete(other));
+    return;
+  }
+  if ('dispose' in message) {
+    queue = queue.then(async () => {
+      await engine.dispose();
+      for (const other of connected) other.close();
+      port.close();
     });
-  },
-);
+    return;
+  }
+  serve(port, message);
+});
 reply({ ready: { name: engine.name } });

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
 import type { LoadedModel } from '../model/card.ts';
 import { checkRunInput, type InferenceEngine } from './engine.ts';
@@ -14,6 +14,8 @@ import type { EngineOptions } from './index.ts';
  *
  * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits }` in,
  * `{ id, probs, logits? }` or `{ id, error }` out, typed arrays moved, not copied, on the way back.
+ * `connect()` gives another thread (a replay shard) a port of its own to the same engine
+ * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
  */
 
 interface RunRequest {
@@ -36,6 +38,9 @@ export interface SerializedError {
   hint?: string;
 }
 
+/** What the engine's thread is sent besides runs: a port for another thread, or the end. */
+export type WorkerEngineControl = { connect: MessagePort } | { dispose: true };
+
 export interface WorkerEngineData {
   entry: string;
   model: LoadedModel;
@@ -53,10 +58,16 @@ function revive(error: SerializedError): Error {
   return new Kind(error.message, error.hint === undefined ? {} : { hint: error.hint });
 }
 
-class WorkerEngine implements InferenceEngine {
-  readonly card: LoadedModel['card'];
+/** The side of a port (a Worker, or a MessagePort from `connect`) that the client needs. */
+interface Endpoint {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (reply: WorkerEngineReply) => void): unknown;
+}
+
+/** The client of the engine's thread, over a Worker or a port: batches out, probabilities back. */
+class EngineClient implements InferenceEngine {
   private nextId = 0;
-  private disposed = false;
+  protected disposed = false;
   private readonly waiting = new Map<
     number,
     { resolve: (r: { probs: Float32Array; logits?: Float32Array }) => void; reject: (e: Error) => void }
@@ -64,30 +75,29 @@ class WorkerEngine implements InferenceEngine {
 
   constructor(
     readonly name: string,
-    model: LoadedModel,
-    private readonly worker: Worker,
+    readonly card: LoadedModel['card'],
+    protected readonly endpoint: Endpoint,
   ) {
-    this.card = model.card;
-    worker.on('message', (reply: WorkerEngineReply) => {
+    endpoint.on('message', (reply: WorkerEngineReply) => {
       if (!('id' in reply)) return;
       const pending = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if ('error' in reply) pending?.reject(revive(reply.error));
       else pending?.resolve(reply.logits === undefined ? { probs: reply.probs } : reply);
     });
-    const fail = (why: string) => {
-      for (const pending of this.waiting.values()) {
-        pending.reject(
-          new EngineUnavailableError(`${this.name}: the inference thread ${why}`, {
-            hint: 'see the log for the thread error; the engine must be created again',
-          }),
-        );
-      }
-      this.waiting.clear();
-      this.disposed = true;
-    };
-    worker.on('error', (error) => fail(`failed: ${error.message}`));
-    worker.on('exit', (code) => fail(`exited (code ${code})`));
+  }
+
+  /** The thread is gone: every batch waiting fails, and so does every later one. */
+  protected fail(why: string): void {
+    for (const pending of this.waiting.values()) {
+      pending.reject(
+        new EngineUnavailableError(`${this.name}: the inference thread ${why}`, {
+          hint: 'see the log for the thread error; the engine must be created again',
+        }),
+      );
+    }
+    this.waiting.clear();
+    this.disposed = true;
   }
 
   async run(
@@ -101,26 +111,57 @@ class WorkerEngine implements InferenceEngine {
     const request: RunRequest = { id, input, batch, length, withLogits: options.withLogits === true };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage(request);
+      this.endpoint.postMessage(request);
     });
   }
 
+  /** A port's client lets go of its port; the engine's thread stays (its owner disposes it). */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.worker.postMessage({ dispose: true });
+    (this.endpoint as MessagePort).close();
+  }
+}
+
+/** The owner's client: it can connect other threads, and its dispose ends the thread. */
+export class WorkerEngine extends EngineClient {
+  constructor(
+    name: string,
+    model: LoadedModel,
+    private readonly worker: Worker,
+  ) {
+    super(name, model.card, worker);
+    worker.on('error', (error) => this.fail(`failed: ${error.message}`));
+    worker.on('exit', (code) => this.fail(`exited (code ${code})`));
+  }
+
+  /** A port to the same engine for another thread: pass it (transferred) and wrap it with `engineOverPort`. */
+  connect(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    const control: WorkerEngineControl = { connect: port1 };
+    this.worker.postMessage(control, [port1]);
+    return port2;
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const control: WorkerEngineControl = { dispose: true };
+    this.worker.postMessage(control);
     await new Promise((resolve) => this.worker.once('exit', resolve));
   }
+}
+
+/** In another thread: the engine behind a port from `WorkerEngine.connect` (name and card sent along). */
+export function engineOverPort(port: MessagePort, name: string, card: LoadedModel['card']): InferenceEngine {
+  return new EngineClient(name, card, port);
 }
 
 /**
  * `createEngine(model, options)` run in a worker thread of its own (see above). Errors of the engine's
  * creation (no onnxruntime, a bad model) come back as the same typed errors.
  */
-export async function createWorkerEngine(
-  model: LoadedModel,
-  options: EngineOptions,
-): Promise<InferenceEngine> {
+export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<WorkerEngine> {
   const data: WorkerEngineData = {
     entry: new URL('./worker-engine-thread.ts', import.meta.url).href,
     model,

@@ -1,8 +1,10 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { concatMap, from, lastValueFrom, tap } from 'rxjs';
+import { concatMap, from, lastValueFrom, type Observable, tap } from 'rxjs';
 import { pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
+import { defaultShards, shardedPicks, shardFiles, stationCount } from '../../app/replay-shards.ts';
 import { PickSinks } from '../../app/sinks.ts';
 import { WindowGate } from '../../app/window-gate.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
@@ -13,6 +15,7 @@ import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
+import type { Pick } from '../../picker/pick.ts';
 import { PickFile } from '../../sink/pick-file.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
 import { addEngineOptions, engineOptionsFrom, pageOption } from '../options.ts';
@@ -33,6 +36,7 @@ interface ReplayOptions {
   stride?: number;
   page?: boolean | string;
   hold?: boolean;
+  shards?: number;
 }
 
 function timeOption(name: string, value: string | undefined): number | undefined {
@@ -92,6 +96,11 @@ export function registerReplayCommand(program: Command): void {
     .option('--stride <seconds>', 'seconds between window starts (default 15)', Number)
     .option('--page [port]', 'serve the live page (docs/page.md) while replaying, at this port if given')
     .option('--hold', 'with --page: keep serving the page after the replay, until Ctrl-C')
+    .option(
+      '--shards <n>',
+      'worker threads the stations are split over (default: one per core, at least 4 stations each; 1 with --page or --speed)',
+      Number,
+    )
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
   addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
     const config = await replayConfig(opts);
@@ -123,31 +132,59 @@ export function registerReplayCommand(program: Command): void {
     let badRecords = 0;
     // The reader waits while more than a few batches wait for the network.
     const gate = new WindowGate(4 * config.batching.size);
-    try {
-      const records = archiveRecords(paths, {
-        startUs,
-        endUs,
-        speed: opts.speed,
-        ready: () => gate.ready(),
-        onBadRecord: (file, error) => {
-          badRecords++;
-          log.warn(
-            { file, offset: error.offset, problem: error.problem, err: error.message },
-            'bad record skipped',
-          );
-        },
-      }).pipe(
-        tap((record) => {
-          sinks.record(record);
-          progress.advance(record.recordLength, out.written);
-          readBytes += record.recordLength;
-          if (readBytes / totalBytes - shownFraction >= 0.002) {
-            shownFraction = readBytes / totalBytes;
-            sinks.progress({ fraction: shownFraction, picks: out.written, done: false });
-          }
-        }),
+    const advance = (bytes: number) => {
+      progress.advance(bytes, out.written);
+      readBytes += bytes;
+      if (readBytes / totalBytes - shownFraction >= 0.002) {
+        shownFraction = readBytes / totalBytes;
+        sinks.progress({ fraction: shownFraction, picks: out.written, done: false });
+      }
+    };
+    const badRecord = (file: string, error: { offset?: number; problem?: string; message: string }) => {
+      badRecords++;
+      log.warn(
+        { file, offset: error.offset, problem: error.problem, err: error.message },
+        'bad record skipped',
       );
-      const picks = pickPipeline(records, engine, config, { ...sinks.hooks, onPending: gate.setPending });
+    };
+    const shards =
+      opts.shards ??
+      defaultShards(
+        stationCount(paths),
+        availableParallelism(),
+        opts.speed !== undefined,
+        config.page.enabled,
+      );
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
+    }
+    try {
+      let picks: Observable<Pick>;
+      if (shards > 1) {
+        picks = shardedPicks(shardFiles(paths, shards), engine, config, { startUs, endUs }, (report) => {
+          for (const { record, bytes } of report.records) {
+            sinks.record(record);
+            advance(bytes);
+          }
+          for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
+          for (const batch of report.batches) sinks.hooks.onBatch?.(batch);
+          for (const bad of report.badRecords) badRecord(bad.file, bad);
+        });
+      } else {
+        const records = archiveRecords(paths, {
+          startUs,
+          endUs,
+          speed: opts.speed,
+          ready: () => gate.ready(),
+          onBadRecord: badRecord,
+        }).pipe(
+          tap((record) => {
+            sinks.record(record);
+            advance(record.recordLength);
+          }),
+        );
+        picks = pickPipeline(records, engine, config, { ...sinks.hooks, onPending: gate.setPending });
+      }
       await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
         defaultValue: undefined,
       });
