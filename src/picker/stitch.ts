@@ -191,7 +191,7 @@ function finish(state: StitchState, start: number, samples: number): StitchedSeg
 
 /**
  * `values` (its first `used` entries meaningful) without its first `drop` entries and zeros up to
- * `length`: in place when it has the room, else in a new array with room to spare.
+ * `length`: in place when it has the room, else in a new array.
  */
 function shifted<T extends Float64Array | Uint32Array>(
   values: T,
@@ -202,7 +202,8 @@ function shifted<T extends Float64Array | Uint32Array>(
   const kept = Math.max(0, used - drop);
   let out = values;
   if (values.length < length) {
-    out = new (values.constructor as { new (n: number): T })(2 * length);
+    // Exactly the pending length: it is a window's length from the first window on (stride <= length).
+    out = new (values.constructor as { new (n: number): T })(length);
     out.set(values.subarray(drop, used));
   } else if (drop > 0) values.copyWithin(0, drop, used);
   out.fill(0, kept, length);

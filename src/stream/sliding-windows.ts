@@ -165,12 +165,15 @@ function endSegment(s: WindowState): StationWindow[] {
   return windows;
 }
 
-/** Appends a block's samples to the buffer: one copy, the buffer grown (doubled) when full. */
+/**
+ * Appends a block's samples to the buffer: one copy. The buffer holds at most a window and a block
+ * after trimming, so it grows to that (with a block's room to spare) and then stays.
+ */
 function append(s: WindowState, data: Float32Array): void {
   const channels = s.components.length;
   const used = s.bufferLength * channels;
   if (used + data.length > s.buffer.length) {
-    const grown = new Float32Array(Math.max(2 * s.buffer.length, used + data.length, s.length * channels));
+    const grown = new Float32Array(Math.max(used, s.length * channels) + 2 * data.length);
     grown.set(s.buffer.subarray(0, used));
     s.buffer = grown;
   }
