@@ -3,7 +3,6 @@ import t from 'tap';
 import type { WaveformFormatError } from '../../src/errors.ts';
 import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
 import { encodeMseed } from '../../src/ingest/mseed/encode.ts';
-import { windowStarts } from '../../src/picker/annotate.ts';
 import { normalizeWindow } from '../../src/picker/normalize.ts';
 import { batchWindows } from '../../src/stream/batch-windows.ts';
 import { decodeRecords } from '../../src/stream/decode-records.ts';
@@ -128,8 +127,16 @@ t.test('records of four stations become the windows of their signals', async (t)
 
   /** The starts (from T0, in samples) and the segment ends, per station. */
   const layout = (ws: StationWindow[]) => ws.map((w) => [w.startIndex - T0_S * 100, w.endOfSegment]);
-  const expectedLayout = (segmentStart: number, length: number) =>
-    windowStarts(length, 3000, 1500).map((s, i, all) => [segmentStart + s, i === all.length - 1]);
+  /** The windows of a segment on the absolute grid: one at its start, the multiples of the stride, one at its end. */
+  const expectedLayout = (segmentStart: number, length: number) => {
+    const origin = T0_S * 100;
+    const first = origin + segmentStart;
+    const end = first + length;
+    const starts = [first];
+    for (let s = (Math.floor(first / 1500) + 1) * 1500; s + 3000 <= end; s += 1500) starts.push(s);
+    if (length > 3000 && starts[starts.length - 1] + 3000 < end) starts.push(end - 3000);
+    return starts.map((s, i) => [s - origin, i === starts.length - 1]);
+  };
 
   // A: 200 Hz over [0, 70 s) -> 100 Hz outputs through its last sample, 69.995 s: 7000 samples.
   t.strictSame(layout(of('A')), expectedLayout(0, 7000));
@@ -171,7 +178,10 @@ t.test('records of four stations become the windows of their signals', async (t)
     }
   }
   // The pulse peaks on Z at its time, to the sample.
-  const pulseWindow = of('A').find((w) => w.startIndex - T0_S * 100 === 3000)!;
+  const pulseSample = T0_S * 100 + Math.round(PULSE_S * 100);
+  const pulseWindow = of('A').find(
+    (w) => w.startIndex + 1000 <= pulseSample && pulseSample < w.startIndex + 2000,
+  )!;
   let peak = 0;
   for (let i = 1; i < 3000; i++) if (pulseWindow.data[i * 3 + 2] > pulseWindow.data[peak * 3 + 2]) peak = i;
   t.equal(
