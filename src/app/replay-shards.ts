@@ -1,13 +1,14 @@
 import { statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Observable } from 'rxjs';
 import type { Config } from '../config/schema.ts';
 import type { WorkerEngine } from '../engine/worker-engine.ts';
 import { PhaseStreamError } from '../errors.ts';
+import { readMseedFile } from '../ingest/mseed/index.ts';
 import type { Pick } from '../picker/pick.ts';
+import { stationOfStream } from '../stream/component.ts';
 import type { SequenceRecord } from '../stream/index.ts';
-import type { ChannelEvent } from '../stream/types.ts';
+import { type ChannelEvent, stationKey } from '../stream/types.ts';
 
 /**
  * A replay of many stations on every core: the stations are split into shards, each shard replays its
@@ -46,17 +47,23 @@ export interface ShardData {
   card: WorkerEngine['card'];
 }
 
-/** NET.STA of a file named as SDS and FDSN name them (NET.STA.LOC.CHA...); the whole name otherwise. */
-function stationOfFile(path: string): string {
-  const parts = basename(path).split('.');
-  return parts.length >= 2 ? `${parts[0]}.${parts[1]}` : basename(path);
+/**
+ * The station (NET.STA.LOC and band/instrument, as the pipeline groups them) of a file's first
+ * record; files that hold no record go by their name. A file is read by one shard whole, so a file of
+ * several stations takes them all to its shard.
+ */
+async function stationOfFile(path: string): Promise<string> {
+  for await (const result of readMseedFile(path)) {
+    if (result.record) return stationKey(stationOfStream(result.record.streamId));
+  }
+  return path;
 }
 
 /** Files grouped by station, the stations dealt to `shards` groups largest first, by bytes. */
-export function shardFiles(files: string[], shards: number): string[][] {
+export async function shardFiles(files: string[], shards: number): Promise<string[][]> {
   const byStation = new Map<string, { files: string[]; bytes: number }>();
   for (const file of files) {
-    const key = stationOfFile(file);
+    const key = await stationOfFile(file);
     const entry = byStation.get(key) ?? { files: [], bytes: 0 };
     entry.files.push(file);
     entry.bytes += statSync(file).size;
@@ -84,8 +91,8 @@ export function defaultShards(stations: number, cores: number, paced: boolean, p
   return Math.max(1, Math.min(cores, Math.floor(stations / 4)));
 }
 
-export function stationCount(files: string[]): number {
-  return new Set(files.map(stationOfFile)).size;
+export async function stationCount(files: string[]): Promise<number> {
+  return new Set(await Promise.all(files.map(stationOfFile))).size;
 }
 
 /** The picks of every shard as one stream; `onReport` gets each shard's counts and events as they come. */

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { defaultShards, shardFiles } from '../../src/app/replay-shards.ts';
+import { defaultShards, shardFiles, stationCount } from '../../src/app/replay-shards.ts';
 import { WindowGate } from '../../src/app/window-gate.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 
@@ -22,7 +22,7 @@ const picksOf = (stdout: string) =>
     .map((line) => JSON.parse(line) as PickLine);
 
 t.test('stations go whole to a shard, the shards balanced by bytes', async (t) => {
-  const groups = shardFiles(files, 2);
+  const groups = await shardFiles(files, 2);
   t.equal(groups.length, 2);
   t.same(groups.flat().sort(), [...files].sort(), 'every file once');
   for (const group of groups) {
@@ -30,7 +30,8 @@ t.test('stations go whole to a shard, the shards balanced by bytes', async (t) =
     t.equal(group.length, 3 * stations.size, "a station's three components stay together");
     t.equal(stations.size, 2, 'two stations of equal size each');
   }
-  t.equal(shardFiles(files, 9).length, 4, 'no more shards than stations');
+  t.equal((await shardFiles(files, 9)).length, 4, 'no more shards than stations');
+  t.equal(await stationCount(files), 4, 'stations by their records: four');
   t.equal(defaultShards(16, 2, false, false), 2, '16 stations on two cores: two shards');
   t.equal(defaultShards(4, 2, false, false), 1, 'four stations: one thread, picks in time order');
   t.equal(defaultShards(16, 2, true, false), 1, 'a paced replay stays in one thread');

@@ -147,29 +147,33 @@ export function registerReplayCommand(program: Command): void {
         'bad record skipped',
       );
     };
+    const paced = opts.speed !== undefined;
     const shards =
       opts.shards ??
-      defaultShards(
-        stationCount(paths),
-        availableParallelism(),
-        opts.speed !== undefined,
-        config.page.enabled,
-      );
+      (paced || config.page.enabled
+        ? 1
+        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
     if (!Number.isInteger(shards) || shards < 1) {
       throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
     }
     try {
       let picks: Observable<Pick>;
       if (shards > 1) {
-        picks = shardedPicks(shardFiles(paths, shards), engine, config, { startUs, endUs }, (report) => {
-          for (const { record, bytes } of report.records) {
-            sinks.record(record);
-            advance(bytes);
-          }
-          for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
-          for (const batch of report.batches) sinks.hooks.onBatch?.(batch);
-          for (const bad of report.badRecords) badRecord(bad.file, bad);
-        });
+        picks = shardedPicks(
+          await shardFiles(paths, shards),
+          engine,
+          config,
+          { startUs, endUs },
+          (report) => {
+            for (const { record, bytes } of report.records) {
+              sinks.record(record);
+              advance(bytes);
+            }
+            for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
+            for (const batch of report.batches) sinks.hooks.onBatch?.(batch);
+            for (const bad of report.badRecords) badRecord(bad.file, bad);
+          },
+        );
       } else {
         const records = archiveRecords(paths, {
           startUs,
