@@ -11,7 +11,7 @@ import { finalize, lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
 import { type LaneTaps, liveEdgePipeline } from '../src/app/live-edge-pipeline.ts';
 import { batchSizeFor, pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
 import { checkConfig } from '../src/config/load.ts';
-import { createEngine } from '../src/engine/index.ts';
+import { createWorkerEngine } from '../src/engine/worker-engine.ts';
 import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
 import { loadModelDir } from '../src/model/store.ts';
 import type { Pick } from '../src/picker/pick.ts';
@@ -58,12 +58,18 @@ export interface PipelineResult {
   /** Wall ms from the drain request until every window made was done (or the timeout). */
   drainMs: number;
   records: number;
-  /** Share of wall time the event loop was busy (operators, decoding, and inference, which onnxruntime-node runs on it). */
+  /** Share of wall time the event loop was busy (decoding, operators, picker; inference runs in its own thread). */
   loopBusy: number;
   /** Summed engine.run wall time, seconds. */
   inferenceS: number;
   cpuSeconds: number;
   maxRssMb: number;
+  /**
+   * Live memory (V8 heap used + array buffers, MB) after a forced garbage collection: once subscribed
+   * before any data, and at the end of the feed with every station's state in place (the process runs
+   * with --expose-gc).
+   */
+  liveMb: { before: number; after: number };
   engine: string;
 }
 
@@ -71,7 +77,8 @@ const MB = 1024 * 1024;
 
 async function run(request: PipelineRequest): Promise<void> {
   const send = (message: unknown) => process.send!(message);
-  const engine = await createEngine(await loadModelDir(request.modelDir), {
+  // The engine in a thread of its own, as `phasestream run` has it: the loop's time is all outside inference.
+  const engine = await createWorkerEngine(await loadModelDir(request.modelDir), {
     engine: 'onnxruntime',
     backend: 'auto',
     threads: request.threads,
@@ -87,8 +94,9 @@ async function run(request: PipelineRequest): Promise<void> {
   let made = 0;
   let inferenceS = 0;
   const windows: WindowTiming[] = [];
-  // Batches enter pickPhases in order and it runs them one at a time, in order: onBatch belongs to the
-  // oldest batch not yet done.
+  // Batches enter pickPhases in order and the engine's thread runs them one at a time, in order: onBatch
+  // belongs to the oldest batch not yet done. Its inferenceMs counts from posting the batch to the
+  // thread, so a batch's wait behind the one before is in it.
   const inFlight: { windows: StationWindow[]; batchedAtMs: number; remaining: number }[] = [];
   const picks: PipelineResult['picks'] = [];
   const backlog: PipelineResult['backlog'] = [];
@@ -160,6 +168,12 @@ async function run(request: PipelineRequest): Promise<void> {
     const usage = process.memoryUsage();
     memory.push([now, usage.rss / MB, usage.heapUsed / MB, usage.arrayBuffers / MB]);
   }, 1000);
+  const liveMb = () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const usage = process.memoryUsage();
+    return (usage.heapUsed + usage.arrayBuffers) / MB;
+  };
+  const liveBefore = liveMb();
   const cpuBefore = process.cpuUsage();
   const loopBefore = performance.eventLoopUtilization();
   const finished = lastValueFrom(picks$, { defaultValue: undefined });
@@ -171,6 +185,7 @@ async function run(request: PipelineRequest): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const drainMs = performance.now() - drainStarted;
+  const liveAfter = liveMb();
   const cpu = process.cpuUsage(cpuBefore);
   const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
   // What the stop flushes (every station's open segment) is not realtime work: it is not counted.
@@ -194,6 +209,7 @@ async function run(request: PipelineRequest): Promise<void> {
     edgeInferenceS,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    liveMb: { before: liveBefore, after: liveAfter },
     engine: engine.name,
   };
   process.send!(result, undefined, undefined, () => process.exit(0));

@@ -141,7 +141,7 @@ class Child {
 
   static start(name: string, script: string, request: unknown): Child {
     const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(request)], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', '--expose-gc'],
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -203,6 +203,8 @@ interface RunSummary {
   inferenceShare: number;
   feedCores: number;
   pipelineRssMb: number;
+  /** Live memory (heap + array buffers after a forced GC) added per station, MB. */
+  liveMbPerStation: number;
   verdict: RealtimeVerdict;
 }
 
@@ -340,6 +342,7 @@ function summarise(
     inferenceShare: result.inferenceS / pipelineSeconds,
     feedCores: done.cpuSeconds / feedSeconds,
     pipelineRssMb: result.maxRssMb,
+    liveMbPerStation: (result.liveMb.after - result.liveMb.before) / stations,
     verdict,
   };
 }
@@ -363,6 +366,7 @@ function tables(runs: RunSummary[]): string {
       'CPU cores',
       'loop busy',
       'RSS MB',
+      'live MB/station',
       'keeps up',
     ],
     runs.map((r) => [
@@ -381,6 +385,7 @@ function tables(runs: RunSummary[]): string {
       `${figure(r.pipelineCores)}+${figure(r.feedCores)}`,
       `${(100 * r.loopBusy).toFixed(0)} % (${(100 * r.inferenceShare).toFixed(0)} %)`,
       figure(r.pipelineRssMb),
+      r.liveMbPerStation.toFixed(3),
       r.verdict.sustained ? 'yes' : 'NO',
     ]),
   );
@@ -500,9 +505,10 @@ async function main(argv: string[]): Promise<void> {
         `${windowS - settings.strideS} s preroll; SeedLink 4 over TCP on 127.0.0.1`,
       "latency: from the arrival of a window's last sample (receivedAtMs) to its probabilities being done; " +
         "pick delay: from the pick's data time, as the feed scheduled it on the wall clock, to the pick's emission",
-      'CPU cores: pipeline process + feed process, CPU seconds over wall seconds; loop busy: the ' +
-        "pipeline's event loop utilization, in brackets the share of wall time inside engine.run " +
-        '(onnxruntime-node runs inference synchronously on the event loop)',
+      'CPU cores: pipeline process (its inference thread included) + feed process, CPU seconds over wall ' +
+        "seconds; loop busy: the pipeline's event loop utilization, all of it outside inference (the engine " +
+        'runs in a thread of its own, src/engine/worker-engine.ts), in brackets the share of wall time a batch ' +
+        'was in the inference thread (queued or running)',
     );
     if (settings.speed !== 1) {
       notes.push(

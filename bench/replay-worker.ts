@@ -2,19 +2,30 @@
  * One measured replay in a process of its own (so that its peak memory is its own), started by
  * bench/replay.ts with fork(): `decode` reads the archive with archiveRecords and nothing else (the
  * reader's cost), `pipeline` runs the same records through pickPipeline (src/app/pipeline.ts) in
- * process. Samples memory as it goes and sends one ReplayWorkerResult back over IPC.
+ * process, with the engine in its thread and the reader held by the picker's backlog, as `phasestream
+ * replay` does. `inference` is the yardstick of the pipeline: it makes the same windows and batches
+ * (stationWindows, batchWindows) into a scratch file, then times the same engine on those batches
+ * alone, one after the other with nothing else running. Samples memory as it goes and sends one
+ * ReplayWorkerResult back over IPC.
  */
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
-import { pickPipeline } from '../src/app/pipeline.ts';
+import { batchSizeFor, pickPipeline, stationWindowsOptions } from '../src/app/pipeline.ts';
+import { WindowGate } from '../src/app/window-gate.ts';
 import { checkConfig } from '../src/config/load.ts';
-import { createEngine } from '../src/engine/index.ts';
+import type { Config } from '../src/config/schema.ts';
+import type { InferenceEngine } from '../src/engine/engine.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
+import { createWorkerEngine } from '../src/engine/worker-engine.ts';
 import { archiveRecords, sdsFiles } from '../src/ingest/archive.ts';
 import { endTimeUs, type MseedRecord } from '../src/ingest/mseed/index.ts';
 import { loadModelDir } from '../src/model/store.ts';
+import { batchWindows, stationWindows } from '../src/stream/index.ts';
 
 export interface ReplayWorkerRequest {
-  mode: 'decode' | 'pipeline';
+  mode: 'decode' | 'pipeline' | 'inference';
   sds: string;
   stations: string[];
   startUs: number;
@@ -51,6 +62,8 @@ export interface ReplayWorkerResult {
   batches?: number;
   /** Summed wall time of engine.run: how much of the replay was the network. */
   inferenceS?: number;
+  /** inference only: seconds to make the windows and batches (decode and stream operators, no network). */
+  windowingS?: number;
   /** process.resourceUsage().maxRSS: the process's peak resident memory. */
   maxRssMb: number;
   peakHeapUsedMb: number;
@@ -71,13 +84,13 @@ function thin<T>(items: T[], most: number): T[] {
 async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
   const files = sdsFiles(request.sds, request.startUs, request.endUs, request.stations);
   const engine =
-    request.mode === 'pipeline'
-      ? await createEngine(await loadModelDir(request.modelDir!), {
+    request.mode === 'decode'
+      ? undefined
+      : await createWorkerEngine(await loadModelDir(request.modelDir!), {
           engine: request.engine ?? 'onnxruntime',
           backend: request.backend ?? 'auto',
           threads: request.threads,
-        })
-      : undefined;
+        });
   const config = checkConfig({ picker: { strideS: request.strideS ?? 15 } });
   const windowS = engine ? engine.card.windowLength / engine.card.samplingRate : 30;
   const readEndUs = new Map<string, number>();
@@ -116,7 +129,16 @@ async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
     readEndUs.set(key, Math.max(readEndUs.get(key) ?? 0, endTimeUs(record)));
   };
   try {
-    const source = archiveRecords(files, { startUs: request.startUs, endUs: request.endUs }).pipe(tap(count));
+    const gate = new WindowGate(4 * (config.batching.size ?? 32));
+    const source = archiveRecords(files, {
+      startUs: request.startUs,
+      endUs: request.endUs,
+      ...(request.mode === 'pipeline' ? { ready: () => gate.ready() } : {}),
+    }).pipe(tap(count));
+    if (engine && request.mode === 'inference') {
+      const alone = await inferenceAlone(source, engine, config);
+      return { ...alone, ...summary(request, records, samples, memory, started, sample) };
+    }
     if (engine) {
       const picks$ = pickPipeline(source, engine, config, {
         onBatch: (info) => {
@@ -124,6 +146,7 @@ async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
           windows += info.windows;
           inferenceMs += info.inferenceMs;
         },
+        onPending: gate.setPending,
       }).pipe(tap(() => picks++));
       await lastValueFrom(picks$, { defaultValue: undefined });
     } else {
@@ -133,6 +156,21 @@ async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
     clearInterval(sampler);
     await engine?.dispose();
   }
+  return {
+    ...summary(request, records, samples, memory, started, sample),
+    ...(engine ? { picks, windows, batches, inferenceS: inferenceMs / 1000 } : {}),
+    ...(engine ? { peakQueuedWindows: Math.max(...memory.map((m) => m.queuedWindows ?? 0)) } : {}),
+  };
+}
+
+function summary(
+  request: ReplayWorkerRequest,
+  records: number,
+  samples: number,
+  memory: MemorySample[],
+  started: number,
+  sample: () => void,
+): ReplayWorkerResult {
   const seconds = (performance.now() - started) / 1000;
   sample();
   return {
@@ -140,13 +178,63 @@ async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
     seconds,
     records,
     samples,
-    ...(engine ? { picks, windows, batches, inferenceS: inferenceMs / 1000 } : {}),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     peakHeapUsedMb: Math.max(...memory.map((m) => m.heapUsedMb)),
     peakArrayBuffersMb: Math.max(...memory.map((m) => m.arrayBuffersMb)),
-    ...(engine ? { peakQueuedWindows: Math.max(...memory.map((m) => m.queuedWindows ?? 0)) } : {}),
     memory: thin(memory, 40),
   };
+}
+
+/**
+ * The pipeline's windows and batches, made first and kept in a scratch file, then through the engine
+ * one batch after the other: the summed engine.run time is what the network alone needs for them.
+ */
+async function inferenceAlone(
+  source: Parameters<ReturnType<typeof stationWindows>>[0],
+  engine: InferenceEngine,
+  config: Config,
+): Promise<Pick<ReplayWorkerResult, 'windows' | 'batches' | 'inferenceS' | 'windowingS'>> {
+  const scratch = join(tmpdir(), `phasestream-bench-batches-${process.pid}.f32`);
+  const fd = openSync(scratch, 'w+');
+  const shapes: { batch: number; length: number; bytes: number }[] = [];
+  try {
+    const windowingStarted = performance.now();
+    const batches$ = source.pipe(
+      stationWindows(stationWindowsOptions(engine.card, config)),
+      batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
+      tap((batch) => {
+        // One batch per window length, as pickPhases makes them.
+        for (const length of new Set(batch.map((w) => w.length))) {
+          const same = batch.filter((w) => w.length === length);
+          const input = new Float32Array(same.length * length * same[0].components.length);
+          for (const [i, w] of same.entries()) input.set(w.data, i * w.data.length);
+          writeSync(fd, input);
+          shapes.push({ batch: same.length, length, bytes: input.byteLength });
+        }
+      }),
+    );
+    await lastValueFrom(batches$, { defaultValue: undefined });
+    const windowingS = (performance.now() - windowingStarted) / 1000;
+    let inferenceMs = 0;
+    let position = 0;
+    for (const shape of shapes) {
+      const input = new Float32Array(shape.bytes / 4);
+      readSync(fd, input, 0, shape.bytes, position);
+      position += shape.bytes;
+      const started = performance.now();
+      await engine.run(input, shape.batch, shape.length);
+      inferenceMs += performance.now() - started;
+    }
+    return {
+      windows: shapes.reduce((sum, s) => sum + s.batch, 0),
+      batches: shapes.length,
+      inferenceS: inferenceMs / 1000,
+      windowingS,
+    };
+  } finally {
+    closeSync(fd);
+    rmSync(scratch, { force: true });
+  }
 }
 
 if (process.send) {

@@ -215,8 +215,10 @@ async function runCli(
 interface RunRow {
   stations: number;
   stationDays: number;
-  mode: 'decode' | 'cli' | 'pipeline';
+  mode: 'decode' | 'cli' | 'pipeline' | 'inference alone';
   seconds: number;
+  /** This run's seconds over the network's alone on the same windows (the `inference alone` row). */
+  ofInference?: number;
   stationDaysPerMin: number;
   /** This run's rate over the decode-only rate at the same station count. */
   ofDecodeRate: number;
@@ -236,6 +238,7 @@ function tableOf(rows: RunRow[]): string {
       'seconds',
       'station-days/min',
       'of decode rate',
+      'x inference alone',
       'picks',
       'in inference',
       'peak RSS MB',
@@ -248,6 +251,7 @@ function tableOf(rows: RunRow[]): string {
       figure(r.seconds),
       figure(r.stationDaysPerMin),
       `${(100 * r.ofDecodeRate).toFixed(r.ofDecodeRate < 0.1 ? 1 : 0)} %`,
+      r.ofInference === undefined ? '-' : r.ofInference.toFixed(2),
       r.picks === undefined ? '-' : String(r.picks),
       r.inferenceFraction === undefined ? '-' : `${(100 * r.inferenceFraction).toFixed(0)} %`,
       r.maxRssMb === undefined ? '-' : figure(r.maxRssMb),
@@ -341,6 +345,26 @@ async function main(argv: string[]): Promise<void> {
         ofDecodeRate: 1,
         maxRssMb: decode.maxRssMb,
       });
+      const engineRequest = {
+        modelDir: model.dir,
+        threads: settings.threads,
+        engine: settings.engine,
+        backend: settings.backend,
+        strideS: settings.strideS,
+      };
+      process.stderr.write(`bench: ${stations} station(s): inference alone\n`);
+      const alone = await runWorker({ ...request, ...engineRequest, mode: 'inference' });
+      workerRuns.push(alone);
+      rows.push({
+        stations,
+        stationDays,
+        mode: 'inference alone',
+        seconds: alone.inferenceS!,
+        ofInference: 1,
+        stationDaysPerMin: stationDaysPerMinute(stations, durationS, alone.inferenceS!),
+        ofDecodeRate: stationDaysPerMinute(stations, durationS, alone.inferenceS!) / decodeRate,
+        windows: alone.windows,
+      });
       for (const mode of settings.modes) {
         process.stderr.write(`bench: ${stations} station(s): ${mode}\n`);
         if (mode === 'cli') {
@@ -359,21 +383,14 @@ async function main(argv: string[]): Promise<void> {
             stationDays,
             mode,
             seconds: cli.seconds,
+            ofInference: cli.seconds / alone.inferenceS!,
             stationDaysPerMin: rate,
             ofDecodeRate: rate / decodeRate,
             picks: cli.picks,
             ...(cli.maxRssMb === undefined ? {} : { maxRssMb: cli.maxRssMb }),
           });
         } else {
-          const result = await runWorker({
-            ...request,
-            mode: 'pipeline',
-            modelDir: model.dir,
-            threads: settings.threads,
-            engine: settings.engine,
-            backend: settings.backend,
-            strideS: settings.strideS,
-          });
+          const result = await runWorker({ ...request, ...engineRequest, mode: 'pipeline' });
           workerRuns.push(result);
           const rate = stationDaysPerMinute(stations, durationS, result.seconds);
           rows.push({
@@ -381,6 +398,7 @@ async function main(argv: string[]): Promise<void> {
             stationDays,
             mode,
             seconds: result.seconds,
+            ofInference: result.seconds / alone.inferenceS!,
             stationDaysPerMin: rate,
             ofDecodeRate: rate / decodeRate,
             picks: result.picks,
@@ -400,7 +418,8 @@ async function main(argv: string[]): Promise<void> {
       `model: ${model.weights === 'original' ? 'the original PhaseNet weights' : 'random weights (picks mean nothing)'}; ` +
         `${settings.engine === 'tfjs' ? `tfjs (${settings.backend})` : 'onnxruntime'}, ${settings.threads} threads, stride ${settings.strideS} s, batches of 32 (500 ms wait)`,
       'seconds: cli = the replay as the CLI logs it (engine start-up excluded); pipeline and decode = ' +
-        'subscription to completion in a worker process',
+        'subscription to completion in a worker process; inference alone = the summed engine.run time of ' +
+        "the pipeline's own batches, made beforehand and run one after the other with nothing else running",
       ...memoryNotes(rows),
     ];
     const out = process.stdout;

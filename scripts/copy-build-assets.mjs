@@ -7,6 +7,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = resolve(process.argv[2] ?? resolve(root, 'dist'));
-for (const file of ['web/page/index.html', 'web/page/page.css', 'train/replica-worker-boot.mjs']) {
+for (const file of ['web/page/index.html', 'web/page/page.css', 'util/ts-worker-boot.mjs']) {
   copyFileSync(resolve(root, 'src', file), resolve(out, file));
 }

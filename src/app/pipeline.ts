@@ -29,6 +29,7 @@ export interface PipelineHooks {
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
   onOpenSample?: PickPhasesOptions['onOpenSample'];
+  onPending?: PickPhasesOptions['onPending'];
   /** Sensor axes from station metadata (StationXML), to rotate Z12 stations to ZNE. */
   sensorAxes?: StationWindowsOptions['sensorAxes'];
   /** A pick with its station's coordinates, from station metadata. */
@@ -116,6 +117,7 @@ export function pickPipeline(
         onBatch: hooks.onBatch,
         onProbabilities,
         onOpenSample: hooks.onOpenSample,
+        onPending: hooks.onPending,
       }),
     );
   const picks =

@@ -5,7 +5,7 @@ import type { LoadedModel } from '../model/card.ts';
 import type { InferenceEngine } from './engine.ts';
 import { createOnnxEngine, type OnnxDevice } from './onnx/onnx-engine.ts';
 import { createTfjsEngine, type TfjsBackendName } from './tfjs/tfjs-engine.ts';
-import { findGpuAdapter } from './webgpu.ts';
+import { findGpuAdapter, hasGpuDeviceNode } from './webgpu.ts';
 
 export type EngineKind = 'auto' | 'onnxruntime' | 'tfjs';
 
@@ -28,6 +28,9 @@ export const defaultEngineOptions: EngineOptions = { engine: 'auto', backend: 'a
 async function createOnnxOnBestDevice(model: LoadedModel, threads: number): Promise<InferenceEngine> {
   let reason: string;
   try {
+    if (process.platform === 'linux' && !hasGpuDeviceNode()) {
+      throw new EngineUnavailableError('no GPU device (no /dev/dri/renderD*, no /dev/nvidia*)');
+    }
     const adapter = await findGpuAdapter();
     if (!adapter.software) {
       return await createOnnxEngine(model, { threads, device: 'webgpu' });

@@ -96,6 +96,25 @@ export function vulkanDriverFiles(env: NodeJS.ProcessEnv = process.env): string[
 }
 
 /**
+ * Whether this Linux machine has a GPU device node that a hardware Vulkan driver could open (a DRM
+ * render node, or NVIDIA's device files). Without one only a software adapter can exist, so `auto`
+ * need not start Dawn, which prints warnings to standard error on every probe of a software adapter.
+ */
+export function hasGpuDeviceNode(dev = '/dev'): boolean {
+  const names = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return (
+    names(join(dev, 'dri')).some((n) => n.startsWith('renderD')) ||
+    names(dev).some((n) => /^nvidia\d+$/.test(n))
+  );
+}
+
+/**
  * The adapter WebGPU would run on, or an EngineUnavailableError saying why there is none (no Vulkan
  * driver, no `webgpu` package, no adapter). Dawn prefers a hardware adapter over a software one.
  */

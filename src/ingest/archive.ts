@@ -20,6 +20,13 @@ export interface ArchiveOptions {
   onBadRecord?: (file: string, error: MseedRecordError) => void;
 }
 
+export interface ArchiveReplayOptions extends ArchiveOptions {
+  /** Pace the records at real time x speed (default: as fast as they can be read). */
+  speed?: number;
+  /** Awaited (when it gives a promise) before each record: the consumer's backpressure. */
+  ready?: () => Promise<void> | undefined;
+}
+
 /** The SDS files that may hold data of [startUs, endUs) for the selected stations, day by day. */
 export function sdsFiles(root: string, startUs: number, endUs: number, stations: string[] = []): string[] {
   if (!existsSync(root)) throw new UsageError(`SDS archive ${root} does not exist`);
@@ -91,13 +98,10 @@ export async function* mergedRecords(
 
 /**
  * Records as an observable. `speed` paces emission by data time: 1 is real time, 60 is a minute of
- * data a second, undefined as fast as possible (with backpressure from nothing: the pipeline's
- * operators queue, so a very long replay at full speed is bounded by the decoder's pace).
+ * data a second, undefined as fast as possible; `ready` holds the reader while the consumer is behind
+ * (without it the pipeline's operators queue what the reader runs ahead).
  */
-export function archiveRecords(
-  files: string[],
-  options: ArchiveOptions & { speed?: number } = {},
-): Observable<MseedRecord> {
+export function archiveRecords(files: string[], options: ArchiveReplayOptions = {}): Observable<MseedRecord> {
   return new Observable<MseedRecord>((subscriber) => {
     let stopped = false;
     (async () => {
@@ -105,6 +109,8 @@ export function archiveRecords(
       const startedMs = performance.now();
       for await (const record of mergedRecords(files, options)) {
         if (stopped) return;
+        const wait = options.ready?.();
+        if (wait !== undefined) await wait;
         if (options.speed) {
           const dataEndUs = endTimeUs(record);
           firstDataUs ??= record.startTimeUs;

@@ -35,37 +35,39 @@ export function normalizeWindow(raw: ArrayLike<number>, channels: number, out?: 
   if (result.length !== raw.length) {
     throw new RangeError(`output holds ${result.length} values, the window ${raw.length}`);
   }
+  // Each pass goes down the rows once for all channels (the window is row-major); every channel's sums
+  // still run in time order, as numpy's, so the result is the same to the bit.
   const mean = new Float64Array(channels);
+  const mean2 = new Float64Array(channels);
+  const squares = new Float64Array(channels);
+  const maxAbs = new Float64Array(channels);
+  const sum = new Float64Array(channels);
+  for (let i = 0, k = 0; i < length; i++) for (let c = 0; c < channels; c++, k++) sum[c] += raw[k];
+  for (let c = 0; c < channels; c++) mean[c] = sum[c] / length;
+  // numpy's std of the demeaned data subtracts that data's own (tiny) mean again: do the same.
+  sum.fill(0);
+  for (let i = 0, k = 0; i < length; i++) for (let c = 0; c < channels; c++, k++) sum[c] += raw[k] - mean[c];
+  for (let c = 0; c < channels; c++) mean2[c] = sum[c] / length;
+  for (let i = 0, k = 0; i < length; i++) {
+    for (let c = 0; c < channels; c++, k++) {
+      const d = raw[k] - mean[c];
+      squares[c] += (d - mean2[c]) * (d - mean2[c]);
+      maxAbs[c] = Math.max(maxAbs[c], Math.abs(d));
+    }
+  }
   const std = new Float64Array(channels);
-  const usable = new Array<boolean>(channels).fill(false);
   let nonZero = 0;
   for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let i = 0; i < length; i++) sum += raw[i * channels + c];
-    if (!Number.isFinite(sum)) continue;
-    mean[c] = sum / length;
-    // numpy's std of the demeaned data subtracts that data's own (tiny) mean again: do the same.
-    let sum2 = 0;
-    for (let i = 0; i < length; i++) sum2 += raw[i * channels + c] - mean[c];
-    const mean2 = sum2 / length;
-    let squares = 0;
-    let maxAbs = 0;
-    for (let i = 0; i < length; i++) {
-      const d = raw[i * channels + c] - mean[c];
-      squares += (d - mean2) * (d - mean2);
-      maxAbs = Math.max(maxAbs, Math.abs(d));
-    }
-    const s = Math.sqrt(squares / length);
+    if (!Number.isFinite(mean[c])) continue;
+    const s = Math.sqrt(squares[c] / length);
     std[c] = s === 0 ? 1 : s;
-    usable[c] = true;
     // max|x / std| > 0 exactly when max|x| > 0, as std > 0.
-    if (maxAbs > 0) nonZero++;
+    if (maxAbs[c] > 0) nonZero++;
   }
   const scale = nonZero === 0 ? 0 : channels / nonZero;
-  for (let c = 0; c < channels; c++) {
-    for (let i = 0; i < length; i++) {
-      const k = i * channels + c;
-      result[k] = usable[c] ? ((raw[k] - mean[c]) / std[c]) * scale : 0;
+  for (let i = 0, k = 0; i < length; i++) {
+    for (let c = 0; c < channels; c++, k++) {
+      result[k] = Number.isFinite(mean[c]) ? ((raw[k] - mean[c]) / std[c]) * scale : 0;
     }
   }
   return result;

@@ -67,21 +67,30 @@ export function pushSamples(
   const indices = [...closed.state.indices];
   const heights = [...closed.state.heights];
   const { mph, threshold } = state;
-  const window = [...last];
+  // The two samples before the current one; `seen` counts how many of them exist (at most 2).
+  let seen = last.length;
+  let before = seen === 2 ? last[0] : 0;
+  let x = seen === 0 ? 0 : last[seen - 1];
   for (let i = 0; i < values.length; i++) {
-    window.push(values[i]);
-    if (window.length > 3) window.shift();
-    if (window.length < 3) continue;
-    const [before, x, after] = window;
+    const after = values[i];
     // detect_peaks' rising edge: up into the sample, then flat or down; a plateau counts at its first sample.
-    if (!(x - before > 0 && after - x <= 0)) continue;
-    if (!(x >= mph)) continue;
-    if (threshold > 0 && Math.min(x - before, x - after) < threshold) continue;
-    indices.push(start + i - 1);
-    heights.push(x);
+    if (
+      seen === 2 &&
+      x - before > 0 &&
+      after - x <= 0 &&
+      x >= mph &&
+      !(threshold > 0 && Math.min(x - before, x - after) < threshold)
+    ) {
+      indices.push(start + i - 1);
+      heights.push(x);
+    }
+    before = x;
+    x = after;
+    if (seen < 2) seen++;
   }
+  const window = seen === 2 ? [before, x] : seen === 1 ? [x] : [];
   const next = start + values.length;
-  const tracked: PeakTrackerState = { ...state, next, last: window.slice(-2), indices, heights };
+  const tracked: PeakTrackerState = { ...state, next, last: window, indices, heights };
   const final = closeClusters(tracked, next - 1);
   return { state: final.state, peaks: [...closed.peaks, ...final.peaks] };
 }

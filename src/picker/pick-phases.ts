@@ -1,4 +1,4 @@
-import { concat, concatMap, defer, EMPTY, from, type Observable, type OperatorFunction } from 'rxjs';
+import { concat, concatMap, defer, EMPTY, from, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { InferenceEngine } from '../engine/engine.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
@@ -26,6 +26,11 @@ export interface PickPhasesOptions {
   pickerOptions: (stationKey: string) => PhasePickerOptions;
   /** Called with each batch's inference time, for health and latency metrics. */
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  /**
+   * How many windows are in this operator (handed in, picks not yet out), each time that changes: a
+   * source without backpressure of its own (an archive) waits on it (src/app/window-gate.ts).
+   */
+  onPending?: (windows: number) => void;
   /** Each station's stitched probabilities as they become final (what the live page draws). */
   onProbabilities?: (
     station: StationWindow['station'],
@@ -85,8 +90,11 @@ export function pickPhases(
       );
     };
 
-    const run = async (batch: StationWindow[]): Promise<Pick[]> => {
-      const picks: Pick[] = [];
+    // The network runs on a batch as soon as it comes (an engine off the event loop, worker-engine.ts,
+    // queues the next batch while one runs, so it never waits for the stitching of the one before);
+    // stitching follows in batch order.
+    let pending = 0;
+    const infer = async (batch: StationWindow[]): Promise<Map<StationWindow, Float32Array>> => {
       const probsOf = new Map<StationWindow, Float32Array>();
       // Windows of one length run together; a segment shorter than a window makes a shorter one.
       for (const length of new Set(batch.map((w) => w.length))) {
@@ -100,8 +108,14 @@ export function pickPhases(
         const size = length * engine.card.classes.length;
         for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * size, (i + 1) * size));
       }
+      return probsOf;
+    };
+    const stitch = (batch: StationWindow[], probsOf: Map<StationWindow, Float32Array>): Pick[] => {
+      const picks: Pick[] = [];
       // Stations' windows are stitched in batch order, which keeps each station's start order.
       for (const window of batch) picks.push(...step(window, probsOf.get(window)!));
+      pending -= batch.length;
+      options.onPending?.(pending);
       return picks;
     };
 
@@ -142,11 +156,19 @@ export function pickPhases(
     });
     return concat(
       batches.pipe(
-        concatMap((batch) =>
-          from(run(batch)).pipe(
-            concatMap((picks) =>
+        map((batch) => {
+          pending += batch.length;
+          options.onPending?.(pending);
+          const probs = infer(batch);
+          // Its failure errors the stream when its turn comes, not as an unhandled rejection before.
+          probs.catch(() => undefined);
+          return { batch, probs };
+        }),
+        concatMap(({ batch, probs }) =>
+          from(probs).pipe(
+            concatMap((probsOf) =>
               concat(
-                from(picks),
+                from(stitch(batch, probsOf)),
                 reportOpen(() => new Set(batch.map((w) => stationKey(w.station)))),
               ),
             ),

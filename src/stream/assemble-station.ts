@@ -30,7 +30,8 @@ import type { ChannelChunk, ChannelEvent, StationBlock, StationId } from './type
  * - The end of the stream, and `endAfterIdleMs` without any chunk (when set), end the segment too.
  *
  * Memory per station: at most about `maxLagMs` of samples per component (plus one chunk), as
- * components more behind are not waited for. The state is plain data (JSON-safe).
+ * components more behind are not waited for. The state is plain data with Float64Array views of the
+ * chunks' samples (structured-clone safe: `postMessage`, `v8.serialize`).
  */
 
 export interface AssembleOptions {
@@ -46,7 +47,8 @@ export interface AssembleOptions {
 
 interface Piece {
   start: number;
-  values: number[];
+  /** A view of the chunk's samples (not a copy). */
+  values: Float64Array;
 }
 
 interface Track {
@@ -193,7 +195,7 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
       track.pieces = track.pieces.flatMap((p) => {
         const end = p.start + p.values.length;
         if (end <= upTo) return [];
-        return p.start >= upTo ? [p] : [{ start: upTo, values: p.values.slice(upTo - p.start) }];
+        return p.start >= upTo ? [p] : [{ start: upTo, values: p.values.subarray(upTo - p.start) }];
       });
     }
   }
@@ -248,7 +250,7 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
   const track = s.tracks[c];
   track.channel = channel;
   let start = chunk.startIndex;
-  let values = Array.from(chunk.samples);
+  let values = chunk.samples;
   if (s.frontier === null || (!s.frontierFixed && start < s.frontier)) {
     s.frontier = start;
     s.segmentStart = start;
@@ -276,7 +278,7 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
         `the station had passed on this time without the component (it lagged more than ${s.maxLagSamples / s.samplingRate} s): dropped`,
       );
     }
-    values = values.slice(cut);
+    values = values.subarray(cut);
     start += cut;
   }
   if (values.length === 0) return { state: s, blocks: [], events };
@@ -284,7 +286,8 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
   if (gap > 0 && gap <= s.shortGapSamples && track.lastValue !== null && track.end! >= s.frontier) {
     const from = track.lastValue;
     const to = values[0];
-    const filled = Array.from({ length: gap }, (_, k) => from + ((to - from) * (k + 1)) / (gap + 1));
+    const filled = new Float64Array(gap);
+    for (let k = 0; k < gap; k++) filled[k] = from + ((to - from) * (k + 1)) / (gap + 1);
     track.pieces.push({ start: track.end!, values: filled });
   }
   track.pieces.push({ start, values });

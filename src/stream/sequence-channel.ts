@@ -345,6 +345,13 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     );
     if (replaced === -1) return step.result();
   }
+  if (candidate === null && s.pending.length === 0 && (s.nextIndex ?? startIndex) === startIndex) {
+    // The common case, a record that continues the stream with nothing waiting: passed on as it is.
+    step.chunks.push({ streamId: s.streamId, samplingRate: step.rate, startIndex, samples });
+    s.nextIndex = startIndex + n;
+    step.remember(startIndex, n, sum);
+    return step.result();
+  }
   const values = Array.from(samples);
   if (s.nextIndex !== null) {
     const jump = s.clockJumpS * step.rate;

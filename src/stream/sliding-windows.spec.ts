@@ -182,44 +182,48 @@ t.test('a segment that starts later gets the same windows as an unbroken one pas
   }
 });
 
-t.test('property: how blocks are cut does not change the windows; the state is plain data', async (t) => {
-  const random = lcg(23);
-  for (let trial = 0; trial < 30; trial++) {
-    const n = 1 + Math.floor(random() * 80);
-    // The segment starts at a random place relative to the grid of stride 3.
-    const offset = Math.floor(random() * 5);
-    const windowsOf = (cuts: number[]) => {
-      let state = createWindowState({ length: 10, stride: 3 });
-      const out: StationWindow[] = [];
-      let from = offset;
-      for (const to of [...cuts, n].map((c) => c + offset)) {
-        const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n + offset }), 0);
-        state = step.state;
-        t.strictSame(JSON.parse(JSON.stringify(state)), state);
-        out.push(...step.windows);
-        from = to;
+t.test(
+  'property: how blocks are cut does not change the windows; the state survives a structured clone',
+  async (t) => {
+    const random = lcg(23);
+    for (let trial = 0; trial < 30; trial++) {
+      const n = 1 + Math.floor(random() * 80);
+      // The segment starts at a random place relative to the grid of stride 3.
+      const offset = Math.floor(random() * 5);
+      const windowsOf = (cuts: number[]) => {
+        let state = createWindowState({ length: 10, stride: 3 });
+        const out: StationWindow[] = [];
+        let from = offset;
+        for (const to of [...cuts, n].map((c) => c + offset)) {
+          const step = pushWindowBlock(state, blk(from, to, { endOfSegment: to === n + offset }), 0);
+          // Resume from a structured clone (what crosses a process or a worker): the same windows.
+          state = structuredClone(step.state);
+          t.strictSame(state, step.state);
+          out.push(...step.windows);
+          from = to;
+        }
+        out.push(...flushWindows(state).windows);
+        return out;
+      };
+      const whole = windowsOf([]);
+      const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
+        .filter((c) => c > 0 && c < n)
+        .sort((a, b) => a - b);
+      t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples from ${offset} cut at ${cuts}`);
+      const starts = whole.map((w) => w.startIndex);
+      const end = BASE + offset + n;
+      const expected = [BASE + offset];
+      if (n > 10) {
+        // Multiples of 3 on the absolute grid (BASE itself is not one).
+        for (let g = (Math.floor((BASE + offset) / 3) + 1) * 3; g + 10 <= end; g += 3) expected.push(g);
+        if (expected[expected.length - 1] + 10 < end) expected.push(end - 10);
       }
-      out.push(...flushWindows(state).windows);
-      return out;
-    };
-    const whole = windowsOf([]);
-    const cuts = [...new Set(Array.from({ length: 6 }, () => 1 + Math.floor(random() * (n - 1))))]
-      .filter((c) => c > 0 && c < n)
-      .sort((a, b) => a - b);
-    t.strictSame(windowsOf(cuts), whole, `trial ${trial}: ${n} samples from ${offset} cut at ${cuts}`);
-    const starts = whole.map((w) => w.startIndex);
-    const end = BASE + offset + n;
-    const expected = [BASE + offset];
-    if (n > 10) {
-      // Multiples of 3 on the absolute grid (BASE itself is not one).
-      for (let g = (Math.floor((BASE + offset) / 3) + 1) * 3; g + 10 <= end; g += 3) expected.push(g);
-      if (expected[expected.length - 1] + 10 < end) expected.push(end - 10);
+      t.strictSame(starts, expected, 'the segment start, the multiples of the stride, the aligned end');
+      t.strictSame(
+        whole.map((w) => w.endOfSegment),
+        whole.map((_, i) => i === whole.length - 1),
+        'only the last window ends the segment',
+      );
     }
-    t.strictSame(starts, expected, 'the segment start, the multiples of the stride, the aligned end');
-    t.strictSame(
-      whole.map((w) => w.endOfSegment),
-      whole.map((_, i) => i === whole.length - 1),
-      'only the last window ends the segment',
-    );
-  }
-});
+  },
+);

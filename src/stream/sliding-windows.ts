@@ -24,7 +24,8 @@ import type { StationBlock, StationId, StationWindow } from './types.ts';
  * `normalizeWindow`, as the original treats missing components.
  *
  * `receivedAtMs` is the arrival time (the `clock` when the block came) of the block holding the
- * window's last sample. Memory: one window of samples plus a block. The state is plain data.
+ * window's last sample. Memory: one window of samples plus a block. The state is plain data with one
+ * Float32Array (structured-clone safe, e.g. `v8.serialize` or `postMessage`).
  */
 
 export interface WindowOptions {
@@ -42,9 +43,13 @@ export interface WindowState {
   components: string[];
   /** Start of the open segment; null when none is open. */
   segmentStart: number | null;
-  /** Samples [bufferStart, bufferStart + buffer.length / components), row-major. */
+  /**
+   * Samples [bufferStart, bufferStart + bufferLength), row-major, at the front of `buffer` (its
+   * capacity beyond that is spare room, so that a block is one copy, not a reallocation).
+   */
   bufferStart: number;
-  buffer: number[];
+  bufferLength: number;
+  buffer: Float32Array;
   /** [start, end, mask] runs of presence: bit c set when component c has data. */
   presence: [number, number, number][];
   /** [end, arrivedAtMs] of the buffered blocks: samples before `end` arrived at `arrivedAtMs`. */
@@ -74,7 +79,8 @@ export function createWindowState(options: WindowOptions = {}): WindowState {
     components: [],
     segmentStart: null,
     bufferStart: 0,
-    buffer: [],
+    bufferLength: 0,
+    buffer: new Float32Array(0),
     presence: [],
     arrivals: [],
     nextStart: 0,
@@ -83,15 +89,16 @@ export function createWindowState(options: WindowOptions = {}): WindowState {
 }
 
 function bufferEnd(s: WindowState): number {
-  return s.bufferStart + s.buffer.length / s.components.length;
+  return s.bufferStart + s.bufferLength;
 }
 
 function makeWindow(s: WindowState, start: number, length: number, endOfSegment: boolean): StationWindow {
   const channels = s.components.length;
   const from = (start - s.bufferStart) * channels;
-  let raw: ArrayLike<number> = s.buffer.slice(from, from + length * channels);
+  let raw: ArrayLike<number> = s.buffer.subarray(from, from + length * channels);
   const end = start + length;
-  const partial = s.presence.some(([a, b, mask]) => a < end && b > start && mask !== 2 ** channels - 1);
+  const all = 2 ** channels - 1;
+  const partial = s.presence.some(([a, b, mask]) => a < end && b > start && mask !== all);
   if (partial) {
     const marked = Float64Array.from(raw);
     for (const [a, b, mask] of s.presence) {
@@ -117,6 +124,16 @@ function makeWindow(s: WindowState, start: number, length: number, endOfSegment:
   };
 }
 
+/** Closes the open segment in place: its buffer, presence and arrivals go. */
+function closeSegment(s: WindowState): void {
+  s.segmentStart = null;
+  s.bufferLength = 0;
+  s.buffer = new Float32Array(0);
+  s.presence = [];
+  s.arrivals = [];
+  s.lastStart = null;
+}
+
 /** The grid start after `start`: the next multiple of the stride. */
 function nextGridStart(start: number, stride: number): number {
   return (Math.floor(start / stride) + 1) * stride;
@@ -135,8 +152,8 @@ function owedStarts(s: WindowState, segmentStart: number): number[] {
 }
 
 /** The segment ends: the windows it is still owed, the last one marked; the state closes. */
-function endSegment(s: WindowState): WindowStep {
-  if (s.segmentStart === null) return { state: s, windows: [] };
+function endSegment(s: WindowState): StationWindow[] {
+  if (s.segmentStart === null) return [];
   const segmentLength = bufferEnd(s) - s.segmentStart;
   const starts = owedStarts(s, s.segmentStart);
   const length = Math.min(s.length, segmentLength);
@@ -144,75 +161,78 @@ function endSegment(s: WindowState): WindowStep {
     segmentLength === 0
       ? []
       : starts.map((start, i) => makeWindow(s, start, length, i === starts.length - 1));
-  return {
-    state: { ...s, segmentStart: null, buffer: [], presence: [], arrivals: [], lastStart: null },
-    windows,
-  };
+  closeSegment(s);
+  return windows;
 }
 
-/** Adds one block (arrived at `arrivedAtMs`) and passes on the windows it completes. */
+/**
+ * Appends a block's samples to the buffer: one copy. The buffer holds at most a window and a block
+ * after trimming, so it grows to that (with a block's room to spare) and then stays.
+ */
+function append(s: WindowState, data: Float32Array): void {
+  const channels = s.components.length;
+  const used = s.bufferLength * channels;
+  if (used + data.length > s.buffer.length) {
+    const grown = new Float32Array(Math.max(used, s.length * channels) + 2 * data.length);
+    grown.set(s.buffer.subarray(0, used));
+    s.buffer = grown;
+  }
+  s.buffer.set(data, used);
+  s.bufferLength += data.length / channels;
+}
+
+/**
+ * Adds one block (arrived at `arrivedAtMs`) and passes on the windows it completes. The step takes
+ * the state over: it updates it in place (the buffer is not copied per block) and returns it.
+ */
 export function pushWindowBlock(state: WindowState, block: StationBlock, arrivedAtMs: number): WindowStep {
   const windows: StationWindow[] = [];
-  let s = state;
-  if (s.segmentStart !== null && block.startIndex !== bufferEnd(s)) {
-    const ended = endSegment(s);
-    windows.push(...ended.windows);
-    s = ended.state;
-  }
+  const s = state;
+  if (s.segmentStart !== null && block.startIndex !== bufferEnd(s)) windows.push(...endSegment(s));
   if (block.length > 0) {
     if (s.segmentStart === null) {
-      s = {
-        ...s,
-        station: block.station,
-        samplingRate: block.samplingRate,
-        components: block.components,
-        segmentStart: block.startIndex,
-        bufferStart: block.startIndex,
-        nextStart: block.startIndex,
-      };
+      s.station = block.station;
+      s.samplingRate = block.samplingRate;
+      s.components = block.components;
+      s.segmentStart = block.startIndex;
+      s.bufferStart = block.startIndex;
+      s.nextStart = block.startIndex;
     }
     const end = block.startIndex + block.length;
     const mask = block.present.reduce((bits, present, c) => (present ? bits | (1 << c) : bits), 0);
-    s = {
-      ...s,
-      buffer: s.buffer.concat(Array.from(block.data)),
-      presence: [...s.presence, [block.startIndex, end, mask]],
-      arrivals: [...s.arrivals, [end, arrivedAtMs]],
-    };
-    let { nextStart, lastStart } = s;
-    while (nextStart + s.length < end) {
-      windows.push(makeWindow(s, nextStart, s.length, false));
-      lastStart = nextStart;
-      nextStart = nextGridStart(nextStart, s.stride);
+    append(s, block.data);
+    s.presence.push([block.startIndex, end, mask]);
+    s.arrivals.push([end, arrivedAtMs]);
+    while (s.nextStart + s.length < end) {
+      windows.push(makeWindow(s, s.nextStart, s.length, false));
+      s.lastStart = s.nextStart;
+      s.nextStart = nextGridStart(s.nextStart, s.stride);
     }
-    s = { ...s, nextStart, lastStart };
   }
-  if (block.endOfSegment) {
-    const ended = endSegment(s);
-    return { state: ended.state, windows: [...windows, ...ended.windows] };
-  }
-  return { state: trim(s), windows };
+  if (block.endOfSegment) windows.push(...endSegment(s));
+  else trim(s);
+  return { state: s, windows };
 }
 
 /** Drops what no later window needs: samples before the last window's worth (and the next start). */
-function trim(s: WindowState): WindowState {
-  if (s.segmentStart === null) return s;
+function trim(s: WindowState): void {
+  if (s.segmentStart === null) return;
   const end = bufferEnd(s);
   const keepFrom = Math.min(s.nextStart, Math.max(s.segmentStart, end - s.length));
-  if (keepFrom <= s.bufferStart) return s;
+  if (keepFrom <= s.bufferStart) return;
   const channels = s.components.length;
-  return {
-    ...s,
-    bufferStart: keepFrom,
-    buffer: s.buffer.slice((keepFrom - s.bufferStart) * channels),
-    presence: s.presence.filter(([, b]) => b > keepFrom),
-    arrivals: s.arrivals.filter(([b]) => b > keepFrom),
-  };
+  const drop = keepFrom - s.bufferStart;
+  s.buffer.copyWithin(0, drop * channels, s.bufferLength * channels);
+  s.bufferStart = keepFrom;
+  s.bufferLength -= drop;
+  s.presence = s.presence.filter(([, b]) => b > keepFrom);
+  s.arrivals = s.arrivals.filter(([b]) => b > keepFrom);
 }
 
 /** End of the stream: the open segment ends. */
 export function flushWindows(state: WindowState): WindowStep {
-  return endSegment(state);
+  const windows = endSegment(state);
+  return { state, windows };
 }
 
 export interface SlidingWindowsOptions extends WindowOptions {

@@ -1,8 +1,7 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TfjsBackendName } from '../engine/tfjs/tfjs-engine.ts';
 import type { PhaseNetWeights } from '../model/phasenet/architecture.ts';
+import { workerEntry } from '../util/worker-entry.ts';
 import type { OptimizerState, PlainBatch, ReplicaOptions } from './replica.ts';
 import type { ReplicaRequest } from './replica-worker.ts';
 
@@ -30,9 +29,8 @@ class ReplicaThread {
   }
 
   static async start(backend: TfjsBackendName, options: ReplicaOptions): Promise<ReplicaThread> {
-    // `.ts` from the sources (tests, development), `.js` from the compiled package.
-    const entry = new URL(`./replica-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
-    const worker = new Worker(new URL('./replica-worker-boot.mjs', import.meta.url), {
+    const entry = workerEntry('replica-worker', import.meta.url);
+    const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
       workerData: { entry, backend, options },
     });
     const thread = new ReplicaThread(worker);

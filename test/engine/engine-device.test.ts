@@ -2,7 +2,7 @@ import t from 'tap';
 import { batchSizeFor } from '../../src/app/pipeline.ts';
 import { checkConfig } from '../../src/config/load.ts';
 import { createEngine } from '../../src/engine/index.ts';
-import { vulkanDriverFiles as driverFiles } from '../../src/engine/webgpu.ts';
+import { vulkanDriverFiles as driverFiles, hasGpuDeviceNode } from '../../src/engine/webgpu.ts';
 import { log } from '../../src/log.ts';
 import { randomOriginalModel } from '../../src/model/phasenet/random-weights.ts';
 
@@ -48,4 +48,15 @@ t.test('Vulkan drivers are looked for where the Vulkan loader looks', async (t) 
     [],
     'a named file replaces the search',
   );
+});
+
+t.test('a GPU device node is a DRM render node or an NVIDIA device file', async (t) => {
+  t.equal(hasGpuDeviceNode(t.testdir({})), false, 'none');
+  t.equal(
+    hasGpuDeviceNode(t.testdir({ dri: { card0: '' }, nvidiactl: '' })),
+    false,
+    'no render node, no GPU',
+  );
+  t.equal(hasGpuDeviceNode(t.testdir({ dri: { renderD128: '' } })), true, 'a render node');
+  t.equal(hasGpuDeviceNode(t.testdir({ nvidia0: '' })), true, 'an NVIDIA GPU');
 });

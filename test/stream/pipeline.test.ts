@@ -127,16 +127,15 @@ t.test('records of four stations become the windows of their signals', async (t)
 
   /** The starts (from T0, in samples) and the segment ends, per station. */
   const layout = (ws: StationWindow[]) => ws.map((w) => [w.startIndex - T0_S * 100, w.endOfSegment]);
-  /** One window at the segment's start, then the multiples of the stride on the absolute grid, then one at its end. */
+  /** The windows of a segment on the absolute grid: one at its start, the multiples of the stride, one at its end. */
   const expectedLayout = (segmentStart: number, length: number) => {
-    const start = T0_S * 100 + segmentStart;
-    const starts = [start];
-    if (length > 3000) {
-      for (let g = (Math.floor(start / 1500) + 1) * 1500; g + 3000 <= start + length; g += 1500)
-        starts.push(g);
-      if (starts[starts.length - 1] + 3000 < start + length) starts.push(start + length - 3000);
-    }
-    return starts.map((s, i, all) => [s - T0_S * 100, i === all.length - 1]);
+    const origin = T0_S * 100;
+    const first = origin + segmentStart;
+    const end = first + length;
+    const starts = [first];
+    for (let s = (Math.floor(first / 1500) + 1) * 1500; s + 3000 <= end; s += 1500) starts.push(s);
+    if (length > 3000 && starts[starts.length - 1] + 3000 < end) starts.push(end - 3000);
+    return starts.map((s, i) => [s - origin, i === starts.length - 1]);
   };
 
   // A: 200 Hz over [0, 70 s) -> 100 Hz outputs through its last sample, 69.995 s: 7000 samples.
@@ -179,10 +178,10 @@ t.test('records of four stations become the windows of their signals', async (t)
     }
   }
   // The pulse peaks on Z at its time, to the sample.
-  const pulseAt = T0_S * 100 + Math.round(PULSE_S * 100);
-  const pulseWindow = of('A')
-    .slice(1, -1)
-    .find((w) => w.startIndex + 500 <= pulseAt && pulseAt < w.startIndex + 2500)!;
+  const pulseSample = T0_S * 100 + Math.round(PULSE_S * 100);
+  const pulseWindow = of('A').find(
+    (w) => w.startIndex + 1000 <= pulseSample && pulseSample < w.startIndex + 2000,
+  )!;
   let peak = 0;
   for (let i = 1; i < 3000; i++) if (pulseWindow.data[i * 3 + 2] > pulseWindow.data[peak * 3 + 2]) peak = i;
   t.equal(

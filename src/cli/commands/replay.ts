@@ -1,19 +1,23 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { concatMap, from, lastValueFrom, tap } from 'rxjs';
-import { pickPipeline } from '../../app/pipeline.ts';
+import { concatMap, from, lastValueFrom, type Observable, tap } from 'rxjs';
+import { batchSizeFor, pickPipeline } from '../../app/pipeline.ts';
 import { replayProgress } from '../../app/progress.ts';
+import { defaultShards, shardedPicks, shardFiles, stationCount } from '../../app/replay-shards.ts';
 import { PickSinks } from '../../app/sinks.ts';
 import { loadStationMetadata } from '../../app/station-metadata.ts';
+import { WindowGate } from '../../app/window-gate.ts';
 import { checkConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { createEngine } from '../../engine/index.ts';
+import { createWorkerEngine } from '../../engine/worker-engine.ts';
 import { UsageError } from '../../errors.ts';
 import { archiveRecords, sdsFiles } from '../../ingest/archive.ts';
 import { isoFromEpochUs } from '../../ingest/mseed/index.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
+import type { Pick } from '../../picker/pick.ts';
 import { openPickWriter } from '../../sink/pick-document.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
 import { addEngineOptions, engineOptionsFrom, pageOption, positiveNumber } from '../options.ts';
@@ -40,6 +44,7 @@ interface ReplayOptions {
   fdsn?: string;
   fdsnCache?: string;
   fdsnChunk?: number;
+  shards?: number;
 }
 
 function timeOption(name: string, value: string | undefined): number | undefined {
@@ -148,6 +153,11 @@ export function registerReplayCommand(program: Command): void {
       '--stationxml <file or url>',
       'station metadata (StationXML or fdsnws-station): Z12 rotated to ZNE',
     )
+    .option(
+      '--shards <n>',
+      'worker threads the stations are split over (default: one per core, at least 4 stations each; 1 with --page, --speed or station metadata)',
+      Number,
+    )
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
   addEngineOptions(command).action(async (files: string[], opts: ReplayOptions) => {
     const config = await replayConfig(opts);
@@ -158,7 +168,8 @@ export function registerReplayCommand(program: Command): void {
       paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
     const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
-    const engine = await createEngine(
+    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile.
+    const engine = await createWorkerEngine(
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
@@ -170,30 +181,69 @@ export function registerReplayCommand(program: Command): void {
     let shownFraction = 0;
     const started = performance.now();
     let badRecords = 0;
-    try {
-      const records = archiveRecords(paths, {
-        startUs,
-        endUs,
-        speed: opts.speed,
-        onBadRecord: (file, error) => {
-          badRecords++;
-          log.warn(
-            { file, offset: error.offset, problem: error.problem, err: error.message },
-            'bad record skipped',
-          );
-        },
-      }).pipe(
-        tap((record) => {
-          sinks.record(record);
-          progress.advance(record.recordLength, out.written);
-          readBytes += record.recordLength;
-          if (readBytes / totalBytes - shownFraction >= 0.002) {
-            shownFraction = readBytes / totalBytes;
-            sinks.progress({ fraction: shownFraction, picks: out.written, done: false });
-          }
-        }),
+    // The reader waits while more than a few batches wait for the network.
+    const gate = new WindowGate(4 * batchSizeFor(engine, config));
+    const advance = (bytes: number) => {
+      progress.advance(bytes, out.written);
+      readBytes += bytes;
+      if (readBytes / totalBytes - shownFraction >= 0.002) {
+        shownFraction = readBytes / totalBytes;
+        sinks.progress({ fraction: shownFraction, picks: out.written, done: false });
+      }
+    };
+    const badRecord = (file: string, error: { offset?: number; problem?: string; message: string }) => {
+      badRecords++;
+      log.warn(
+        { file, offset: error.offset, problem: error.problem, err: error.message },
+        'bad record skipped',
       );
-      const picks = pickPipeline(records, engine, config, { ...sinks.hooks, ...metadata?.hooks });
+    };
+    const paced = opts.speed !== undefined;
+    const shards =
+      opts.shards ??
+      (paced || config.page.enabled || metadata
+        ? 1
+        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
+    }
+    try {
+      let picks: Observable<Pick>;
+      if (shards > 1) {
+        picks = shardedPicks(
+          await shardFiles(paths, shards),
+          engine,
+          config,
+          { startUs, endUs },
+          (report) => {
+            for (const { record, bytes } of report.records) {
+              sinks.record(record);
+              advance(bytes);
+            }
+            for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
+            for (const batch of report.batches) sinks.hooks.onBatch?.(batch);
+            for (const bad of report.badRecords) badRecord(bad.file, bad);
+          },
+        );
+      } else {
+        const records = archiveRecords(paths, {
+          startUs,
+          endUs,
+          speed: opts.speed,
+          ready: () => gate.ready(),
+          onBadRecord: badRecord,
+        }).pipe(
+          tap((record) => {
+            sinks.record(record);
+            advance(record.recordLength);
+          }),
+        );
+        picks = pickPipeline(records, engine, config, {
+          ...sinks.hooks,
+          ...metadata?.hooks,
+          onPending: gate.setPending,
+        });
+      }
       await lastValueFrom(picks.pipe(concatMap((pick) => from(sinks.write(pick)))), {
         defaultValue: undefined,
       });

@@ -7,7 +7,7 @@ import { PickSinks } from '../../app/sinks.ts';
 import { loadStationMetadata } from '../../app/station-metadata.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { createEngine } from '../../engine/index.ts';
+import { createWorkerEngine } from '../../engine/worker-engine.ts';
 import { ConfigError, UsageError } from '../../errors.ts';
 import { SeedLinkClient, type SeedLinkPacket } from '../../ingest/seedlink/client.ts';
 import type { SeedLinkStationRequest } from '../../ingest/seedlink/session.ts';
@@ -123,7 +123,8 @@ export function registerRunCommand(program: Command): void {
       }
       const metadata = await loadStationMetadata(config.stations.xml);
       const model = await loadModelDir(await resolveModelDir(config.model.dir));
-      const engine = await createEngine(model, {
+      // The network runs in a thread of its own, so ingest, sinks and the page go on during a batch.
+      const engine = await createWorkerEngine(model, {
         engine: config.engine.kind,
         backend: config.engine.backend,
         device: config.engine.device,

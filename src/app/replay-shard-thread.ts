@@ -1,0 +1,81 @@
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { lastValueFrom, tap } from 'rxjs';
+import { engineOverPort } from '../engine/worker-engine.ts';
+import { PhaseStreamError } from '../errors.ts';
+import { archiveRecords } from '../ingest/archive.ts';
+import { batchSizeFor, pickPipeline } from './pipeline.ts';
+import type { ShardData, ShardMessage, ShardReport } from './replay-shards.ts';
+import { WindowGate } from './window-gate.ts';
+
+/** One shard of a replay (replay-shards.ts): its files through the pipeline, reports to the main thread. */
+
+const port = parentPort!;
+const data = workerData as ShardData;
+const engine = engineOverPort(data.enginePort as MessagePort, data.engineName, data.card, data.engineDevice);
+const send = (message: ShardMessage) => port.postMessage(message);
+
+let report: ShardReport = { picks: [], records: [], events: [], batches: [], badRecords: [] };
+let items = 0;
+let lastSentMs = performance.now();
+/** Sends what was gathered when there is enough of it, or enough time passed (or at the end). */
+function flush(force: boolean): void {
+  items++;
+  if (!force && items < 256 && performance.now() - lastSentMs < 100) return;
+  send({ report });
+  report = { picks: [], records: [], events: [], batches: [], badRecords: [] };
+  items = 0;
+  lastSentMs = performance.now();
+}
+
+try {
+  const gate = new WindowGate(4 * batchSizeFor(engine, data.config));
+  const records = archiveRecords(data.files, {
+    startUs: data.startUs,
+    endUs: data.endUs,
+    ready: () => gate.ready(),
+    onBadRecord: (file, error) => {
+      report.badRecords.push({ file, offset: error.offset, problem: error.problem, message: error.message });
+      flush(false);
+    },
+  }).pipe(
+    tap((record) => {
+      const { streamId, startTimeUs, samplingRate } = record;
+      report.records.push({
+        record: { streamId, startTimeUs, samplingRate, samples: { length: record.samples.length } },
+        bytes: record.recordLength,
+      });
+      flush(false);
+    }),
+  );
+  const picks = pickPipeline(records, engine, data.config, {
+    onChannelEvent: (event) => {
+      report.events.push(event);
+      flush(false);
+    },
+    onBatch: (info) => {
+      report.batches.push(info);
+      flush(false);
+    },
+    onPending: gate.setPending,
+  }).pipe(
+    tap((pick) => {
+      report.picks.push(pick);
+      flush(false);
+    }),
+  );
+  await lastValueFrom(picks, { defaultValue: undefined });
+  flush(true);
+  send({ done: true });
+} catch (error) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  send({
+    error: {
+      name: e.name,
+      message: e.message,
+      ...(e instanceof PhaseStreamError && e.hint !== undefined ? { hint: e.hint } : {}),
+    },
+  });
+} finally {
+  await engine.dispose();
+  port.close();
+}

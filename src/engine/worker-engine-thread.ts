@@ -1,0 +1,79 @@
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { PhaseStreamError } from '../errors.ts';
+import type { InferenceEngine } from './engine.ts';
+import { createEngine } from './index.ts';
+import type {
+  SerializedError,
+  WorkerEngineControl,
+  WorkerEngineData,
+  WorkerEngineReply,
+} from './worker-engine.ts';
+
+/** The thread side of worker-engine.ts: one engine, batches run one after the other in arrival order. */
+
+const port = parentPort!;
+const { model, options } = workerData as WorkerEngineData;
+
+function serialize(error: unknown): SerializedError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return {
+    name: e.name,
+    message: e.message,
+    ...(e instanceof PhaseStreamError && e.hint !== undefined ? { hint: e.hint } : {}),
+  };
+}
+
+const reply = (message: WorkerEngineReply) => port.postMessage(message);
+
+let engine: InferenceEngine;
+try {
+  engine = await createEngine(model, options);
+} catch (error) {
+  reply({ startError: serialize(error) });
+  process.exit(0);
+}
+// Requests run in order, from every port: each waits for the one before, so the session never runs
+// two at once.
+let queue: Promise<void> = Promise.resolve();
+type Request = { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean };
+
+function serve(from: MessagePort, request: Request): void {
+  queue = queue.then(async () => {
+    try {
+      const { probs, logits } = await engine.run(request.input, request.batch, request.length, {
+        withLogits: request.withLogits,
+      });
+      const message: WorkerEngineReply = { id: request.id, probs, ...(logits ? { logits } : {}) };
+      const buffers = [probs.buffer, ...(logits ? [logits.buffer] : [])] as ArrayBuffer[];
+      try {
+        from.postMessage(message, [...new Set(buffers)]);
+      } catch {
+        // A buffer the engine does not let go of (not transferable): sent as a copy.
+        from.postMessage(message);
+      }
+    } catch (error) {
+      from.postMessage({ id: request.id, error: serialize(error) } satisfies WorkerEngineReply);
+    }
+  });
+}
+
+const connected = new Set<MessagePort>();
+port.on('message', (message: Request | WorkerEngineControl) => {
+  if ('connect' in message) {
+    const other = message.connect;
+    connected.add(other);
+    other.on('message', (request: Request) => serve(other, request));
+    other.on('close', () => connected.delete(other));
+    return;
+  }
+  if ('dispose' in message) {
+    queue = queue.then(async () => {
+      await engine.dispose();
+      for (const other of connected) other.close();
+      port.close();
+    });
+    return;
+  }
+  serve(port, message);
+});
+reply({ ready: { name: engine.name, device: engine.device } });

@@ -1,0 +1,193 @@
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
+import type { LoadedModel } from '../model/card.ts';
+import { workerEntry } from '../util/worker-entry.ts';
+import { checkRunInput, type InferenceEngine } from './engine.ts';
+import type { EngineOptions } from './index.ts';
+
+/**
+ * Any engine of `createEngine`, held in a worker thread: `run` posts the batch to the thread and
+ * resolves when its probabilities come back, so the event loop stays free for ingest, the stream
+ * operators, the picker and the sinks while the network runs (onnxruntime-node's `session.run` and
+ * tfjs's kernels block the thread they run on). Batches posted while one runs wait in the thread's
+ * queue and run in order, so a caller that posts the next batch before the last one is done keeps
+ * the engine busy.
+ *
+ * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits }` in,
+ * `{ id, probs, logits? }` or `{ id, error }` out, typed arrays moved, not copied, on the way back.
+ * `connect()` gives another thread (a replay shard) a port of its own to the same engine
+ * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
+ */
+
+interface RunRequest {
+  id: number;
+  input: Float32Array;
+  batch: number;
+  length: number;
+  withLogits: boolean;
+}
+
+export type WorkerEngineReply =
+  | { ready: { name: string; device?: 'cpu' | 'gpu' } }
+  | { id: number; probs: Float32Array; logits?: Float32Array }
+  | { id: number; error: SerializedError }
+  | { startError: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  hint?: string;
+}
+
+/** What the engine's thread is sent besides runs: a port for another thread, or the end. */
+export type WorkerEngineControl = { connect: MessagePort } | { dispose: true };
+
+export interface WorkerEngineData {
+  entry: string;
+  model: LoadedModel;
+  options: EngineOptions;
+}
+
+const errorKinds: Record<string, new (message: string, options?: { hint?: string }) => PhaseStreamError> = {
+  EngineUnavailableError,
+  ModelFormatError,
+};
+
+/** The error the thread sent, as the same typed error where it is one of the engines'. */
+function revive(error: SerializedError): Error {
+  const Kind = errorKinds[error.name] ?? PhaseStreamError;
+  return new Kind(error.message, error.hint === undefined ? {} : { hint: error.hint });
+}
+
+/** The side of a port (a Worker, or a MessagePort from `connect`) that the client needs. */
+interface Endpoint {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (reply: WorkerEngineReply) => void): unknown;
+}
+
+/** The client of the engine's thread, over a Worker or a port: batches out, probabilities back. */
+class EngineClient implements InferenceEngine {
+  private nextId = 0;
+  protected disposed = false;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: { probs: Float32Array; logits?: Float32Array }) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(
+    readonly name: string,
+    readonly card: LoadedModel['card'],
+    protected readonly endpoint: Endpoint,
+    /** The device of the engine in the thread (batch sizes follow it). */
+    readonly device?: 'cpu' | 'gpu',
+  ) {
+    endpoint.on('message', (reply: WorkerEngineReply) => {
+      if (!('id' in reply)) return;
+      const pending = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if ('error' in reply) pending?.reject(revive(reply.error));
+      else pending?.resolve(reply.logits === undefined ? { probs: reply.probs } : reply);
+    });
+  }
+
+  /** The thread is gone: every batch waiting fails, and so does every later one. */
+  protected fail(why: string): void {
+    for (const pending of this.waiting.values()) {
+      pending.reject(
+        new EngineUnavailableError(`${this.name}: the inference thread ${why}`, {
+          hint: 'see the log for the thread error; the engine must be created again',
+        }),
+      );
+    }
+    this.waiting.clear();
+    this.disposed = true;
+  }
+
+  async run(
+    input: Float32Array,
+    batch: number,
+    length: number,
+    options: { withLogits?: boolean } = {},
+  ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
+    checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
+    const id = this.nextId++;
+    const request: RunRequest = { id, input, batch, length, withLogits: options.withLogits === true };
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.endpoint.postMessage(request);
+    });
+  }
+
+  /** A port's client lets go of its port; the engine's thread stays (its owner disposes it). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    (this.endpoint as MessagePort).close();
+  }
+}
+
+/** The owner's client: it can connect other threads, and its dispose ends the thread. */
+export class WorkerEngine extends EngineClient {
+  constructor(
+    name: string,
+    model: LoadedModel,
+    private readonly worker: Worker,
+    device?: 'cpu' | 'gpu',
+  ) {
+    super(name, model.card, worker, device);
+    worker.on('error', (error) => this.fail(`failed: ${error.message}`));
+    worker.on('exit', (code) => this.fail(`exited (code ${code})`));
+  }
+
+  /** A port to the same engine for another thread: pass it (transferred) and wrap it with `engineOverPort`. */
+  connect(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    const control: WorkerEngineControl = { connect: port1 };
+    this.worker.postMessage(control, [port1]);
+    return port2;
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const control: WorkerEngineControl = { dispose: true };
+    this.worker.postMessage(control);
+    await new Promise((resolve) => this.worker.once('exit', resolve));
+  }
+}
+
+/** In another thread: the engine behind a port from `WorkerEngine.connect` (name and card sent along). */
+export function engineOverPort(
+  port: MessagePort,
+  name: string,
+  card: LoadedModel['card'],
+  device?: 'cpu' | 'gpu',
+): InferenceEngine {
+  return new EngineClient(name, card, port, device);
+}
+
+/**
+ * `createEngine(model, options)` run in a worker thread of its own (see above). Errors of the engine's
+ * creation (no onnxruntime, a bad model) come back as the same typed errors.
+ */
+export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<WorkerEngine> {
+  const data: WorkerEngineData = {
+    entry: workerEntry('worker-engine-thread', import.meta.url),
+    model,
+    options,
+  };
+  const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), { workerData: data });
+  const ready = await new Promise<{ name: string; device?: 'cpu' | 'gpu' }>((resolve, reject) => {
+    const onMessage = (reply: WorkerEngineReply) => {
+      if ('ready' in reply) resolve(reply.ready);
+      else if ('startError' in reply) reject(revive(reply.startError));
+      else return;
+      worker.off('message', onMessage);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (error) =>
+      reject(new EngineUnavailableError(`the inference thread failed to start: ${error.message}`)),
+    );
+  });
+  return new WorkerEngine(ready.name, model, worker, ready.device);
+}
