@@ -8,7 +8,7 @@ import { pino } from 'pino';
  * it one readable line, first clearing the line a progress bar may be drawn on (the bar redraws
  * itself below on its next update). PHASESTREAM_LOG_FORMAT=json keeps JSON on a terminal.
  */
-const format = process.env.PHASESTREAM_LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json');
+export const logFormat = process.env.PHASESTREAM_LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json');
 const options = { name: 'phasestream', level: process.env.PHASESTREAM_LOG_LEVEL ?? 'info' };
 
 async function prettyDestination() {
@@ -28,6 +28,6 @@ async function prettyDestination() {
   });
 }
 
-export const log = pino(options, format === 'pretty' ? await prettyDestination() : pino.destination(2));
+export const log = pino(options, logFormat === 'pretty' ? await prettyDestination() : pino.destination(2));
 
 export type Logger = typeof log;

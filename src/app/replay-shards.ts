@@ -9,7 +9,7 @@ import type { Pick } from '../picker/pick.ts';
 import { stationOfStream } from '../stream/component.ts';
 import type { SequenceRecord } from '../stream/index.ts';
 import { type ChannelEvent, stationKey } from '../stream/types.ts';
-import { workerEntry } from '../util/worker-entry.ts';
+import { workerEntry, workerEnv } from '../util/worker-entry.ts';
 
 /**
  * A replay of many stations on every core: the stations are split into shards, each shard replays its
@@ -123,6 +123,7 @@ export function shardedPicks(
       const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
         workerData: data,
         transferList: [enginePort],
+        env: workerEnv(),
       });
       workers.push(worker);
       let done = false;

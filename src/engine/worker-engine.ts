@@ -1,7 +1,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
 import type { LoadedModel } from '../model/card.ts';
-import { workerEntry } from '../util/worker-entry.ts';
+import { workerEntry, workerEnv } from '../util/worker-entry.ts';
 import { checkRunInput, type InferenceEngine } from './engine.ts';
 import type { EngineOptions } from './index.ts';
 
@@ -176,7 +176,10 @@ export async function createWorkerEngine(model: LoadedModel, options: EngineOpti
     model,
     options,
   };
-  const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), { workerData: data });
+  const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
+    workerData: data,
+    env: workerEnv(),
+  });
   const ready = await new Promise<{ name: string; device?: 'cpu' | 'gpu' }>((resolve, reject) => {
     const onMessage = (reply: WorkerEngineReply) => {
       if ('ready' in reply) resolve(reply.ready);

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TfjsBackendName } from '../engine/tfjs/tfjs-engine.ts';
 import type { PhaseNetWeights } from '../model/phasenet/architecture.ts';
-import { workerEntry } from '../util/worker-entry.ts';
+import { workerEntry, workerEnv } from '../util/worker-entry.ts';
 import type { OptimizerState, PlainBatch, ReplicaOptions } from './replica.ts';
 import type { ReplicaRequest } from './replica-worker.ts';
 
@@ -32,6 +32,7 @@ class ReplicaThread {
     const entry = workerEntry('replica-worker', import.meta.url);
     const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
       workerData: { entry, backend, options },
+      env: workerEnv(),
     });
     const thread = new ReplicaThread(worker);
     await new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { logFormat } from '../log.ts';
 
 /**
  * The URL of worker module `name` (no extension) beside the module at `base` (its import.meta.url):
@@ -8,4 +9,12 @@ import { fileURLToPath } from 'node:url';
  */
 export function workerEntry(name: string, base: string): string {
   return new URL(`./${name}${extname(fileURLToPath(base))}`, base).href;
+}
+
+/**
+ * The environment of a worker thread: this one's, with the log format this thread chose. A worker's
+ * stderr is a pipe to this thread, never a TTY, so on its own it would log JSON under a pretty terminal.
+ */
+export function workerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, PHASESTREAM_LOG_FORMAT: logFormat };
 }

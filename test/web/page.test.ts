@@ -26,7 +26,7 @@ t.test(
       '--model',
       await originalModelDir(),
       '--speed',
-      '300',
+      '150',
       '--page',
       '0',
       '--hold',
@@ -67,11 +67,13 @@ t.test(
     await page.waitForFunction(() => document.querySelectorAll('sp-seismograph').length === 5, undefined, {
       timeout: 30_000,
     });
+    // At x150 the 2.6 h replay lasts about a minute: the polling below sees picks come into view while
+    // it runs even when the page is slow to start, as the last two minutes of the record hold none.
     // P flags go on Z and the P probability, S flags on N, E and the S probability: each trace is
     // marked once a pick of its phase is in view (not necessarily all at the same moment).
     const markedTraces = new Set<string | undefined>();
     let marked = false;
-    for (let i = 0; i < 60 && !marked; i++) {
+    for (let i = 0; i < 120 && !marked; i++) {
       for (const trace of await traces()) if (trace.markers > 0) markedTraces.add(trace.trace);
       marked = markedTraces.size === 5;
       if (!marked) await page.waitForTimeout(500);
