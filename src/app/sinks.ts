@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import { httpServerSchema, websocketSinkSchema } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import type { StationCoordinates } from '../ingest/stationxml.ts';
 import { log } from '../log.ts';
 import type { Pick } from '../picker/pick.ts';
 import { Broadcaster } from '../sink/broadcast/broadcaster.ts';
@@ -73,11 +74,12 @@ export class PickSinks {
   /**
    * `live`: picks are made as data arrives (latency is measured), not replayed from archives.
    * `classes`: the model's output classes (the live page draws every one but noise).
+   * `coordinates`: the stations' by `NET.STA`, from the station metadata, for the live page.
    */
   static async open(
     config: Config,
     file: PickWriter,
-    options: { live: boolean; classes: string[] },
+    options: { live: boolean; classes: string[]; coordinates?: ReadonlyMap<string, StationCoordinates> },
   ): Promise<PickSinks> {
     const { influx: influxConfig, http } = config.sinks;
     // The page's data travel over the rebroadcast, which the page turns on with its defaults.
@@ -102,6 +104,7 @@ export class PickSinks {
             gapHoldS: 60,
           },
           classes: options.classes,
+          coordinates: options.coordinates,
           publish: (stream, item) => broadcaster?.publish(stream, item),
         })
       : undefined;

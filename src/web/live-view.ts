@@ -1,3 +1,4 @@
+import type { StationCoordinates } from '../ingest/stationxml.ts';
 import type { Pick } from '../picker/pick.ts';
 import type { StitchedSegment } from '../picker/stitch.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
@@ -28,6 +29,8 @@ export interface LiveViewOptions {
   /** Seconds of waveforms and probabilities kept per station, for a page that starts watching it. */
   historyS: number;
   thresholds?: StatusThresholds;
+  /** Station coordinates by `NET.STA` (the station metadata's), shown beside the stations they know. */
+  coordinates?: ReadonlyMap<string, StationCoordinates>;
   /** The model's classes; the page gets every one but noise. */
   classes: string[];
   /** Each new chunk, and replay progress, as it comes (the rebroadcast's `publish`). */
@@ -102,7 +105,11 @@ export class LiveView {
         : records.reduce((newest, r) => Math.max(newest, r.lastDataUs), 0);
     const thresholds = this.options.thresholds ?? defaultStatusThresholds;
     const stations = records
-      .map((r) => stationStatus(r, clockUs, thresholds))
+      .map((r) => {
+        const status = stationStatus(r, clockUs, thresholds);
+        const coordinates = this.options.coordinates?.get(`${r.network}.${r.station}`);
+        return coordinates ? { ...status, coordinates } : status;
+      })
       .sort((a, b) => a.key.localeCompare(b.key));
     return { clockUs, stations };
   }

@@ -1,3 +1,4 @@
+import type { StationCoordinates } from '../ingest/stationxml.ts';
 import type { Pick } from '../picker/pick.ts';
 import { stationOfStream } from '../stream/component.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
@@ -43,6 +44,8 @@ export interface StationStatus extends StationRecord {
   state: StationState;
   /** Clock minus the end of the newest sample. */
   latencyMs: number;
+  /** From the station metadata (`stations.xml`); absent where it does not know the station. */
+  coordinates?: StationCoordinates;
 }
 
 export type StationRecords = Record<string, StationRecord>;

@@ -174,7 +174,11 @@ export function registerReplayCommand(program: Command): void {
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
     );
     const out = openPickWriter(config.output.file, config.output.format);
-    const sinks = await PickSinks.open(config, out, { live: false, classes: engine.card.classes });
+    const sinks = await PickSinks.open(config, out, {
+      live: false,
+      classes: engine.card.classes,
+      coordinates: metadata?.inventory.stations,
+    });
     const totalBytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
     const progress = replayProgress(totalBytes);
     let readBytes = 0;

@@ -147,7 +147,11 @@ export function registerRunCommand(program: Command): void {
           pickerOptionsFor(card, config, `${station.network}.${station.station}`).minPeakDistanceSamples,
       );
       const out = new PickFile(opts.output ?? config.output.file, format, { append: true });
-      const sinks = await PickSinks.open(config, out, { live: true, classes: card.classes });
+      const sinks = await PickSinks.open(config, out, {
+        live: true,
+        classes: card.classes,
+        coordinates: metadata?.inventory.stations,
+      });
       const health = new LiveHealth({
         silentAfterS: Math.min(...config.seedlink.map((s) => s.silentAfterS)),
         expected: config.seedlink.flatMap((s) =>

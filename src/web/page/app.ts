@@ -157,6 +157,7 @@ function drawStations(): void {
         cell(state, `state ${state}`),
         cell(page.replayDone ? '-' : formatLatency(s.latencyMs)),
         cell(last),
+        cell(s.coordinates ? formatCoordinates(s.coordinates) : '', 'coordinates'),
       );
       row.onclick = () => select(s.key);
       return row;
@@ -164,6 +165,11 @@ function drawStations(): void {
   );
   // The first station's traces show from the start; a click chooses another.
   if (page.selected === null && page.stations.length > 0) select(page.stations[0].key);
+}
+
+/** Four decimals of a degree are about 10 m, finer than a station's site. */
+function formatCoordinates(at: NonNullable<StationStatus['coordinates']>): string {
+  return `${at.latitude.toFixed(4)}, ${at.longitude.toFixed(4)}, ${Math.round(at.elevationM)} m`;
 }
 
 function cell(text: string, className = ''): HTMLTableCellElement {
