@@ -30,9 +30,13 @@ export interface BackoffOptions {
   jitter: number;
 }
 
+/**
+ * A live picker wants its data back soon after a server returns, and one connection attempt every
+ * 10 s costs a server nothing: the cap is short (a restarted server waits at most about 10 s).
+ */
 export const DEFAULT_BACKOFF: BackoffOptions = {
   initialDelayMs: 1000,
-  maxDelayMs: 60_000,
+  maxDelayMs: 10_000,
   factor: 2,
   jitter: 0.5,
 };
