@@ -180,7 +180,10 @@ t.test('pick files: every step a line, with status, id and the revision’s fina
       t.notOk('finalId' in rows[0], 'no finalId key on other picks');
     } else {
       t.equal(lines[0].split(',').slice(-3).join(','), 'status,id,finalId');
-      t.equal(lines[5], `XX,S01,00,HH,S,${revisedS.time},0.7,test-model,,,revised,${revisedS.id},${finalS.id}`);
+      t.equal(
+        lines[5],
+        `XX,S01,00,HH,S,${revisedS.time},0.7,test-model,,,revised,${revisedS.id},${finalS.id}`,
+      );
       t.equal(lines[1].split(',').at(-1), '', 'an empty finalId elsewhere');
     }
   }
