@@ -46,3 +46,6 @@ export class StationMetadataError extends PhaseStreamError {}
 
 /** An FDSN web service that refused a request (400, 401, 403, 414) or kept failing after retries. */
 export class FdsnError extends PhaseStreamError {}
+
+/** A NATS JetStream log that cannot be used as configured (unreachable, or set up for another layout). */
+export class JetStreamError extends PhaseStreamError {}

@@ -1,9 +1,35 @@
-import type { SeedLinkResumeState } from '../ingest/seedlink/state.ts';
+import { Observable } from 'rxjs';
+import type { Config } from '../config/schema.ts';
+import type { InferenceEngine } from '../engine/engine.ts';
 import { stationKey as seedLinkStationKey } from '../ingest/seedlink/wire.ts';
+import type { ModelCard } from '../model/card.ts';
 import type { Pick } from '../picker/pick.ts';
 import { indexAtOrAfterTimeUs, indexFromTimeUs, samplesToUs, timeUsFromIndex } from '../stream/grid.ts';
 import type { SequenceRecord } from '../stream/index.ts';
 import type { StationId } from '../stream/types.ts';
+import { type PickPipelineOptions, type PipelineHooks, pickerOptionsFor, pickPipeline } from './pipeline.ts';
+
+/**
+ * Where resume points are kept, per station (NET_STA): a SeedLink state file for `phasestream run`,
+ * a JetStream KV entry per partition for the scale-out workers (src/scale/partition-points.ts).
+ */
+export interface ResumePoints {
+  stationKeys(): Iterable<string>;
+  resumeTimeUs(key: string): number | undefined;
+  doneUntilUs(key: string): number | undefined;
+  /** Both points move forward only. */
+  markProcessed(key: string, point: { resumeTimeUs: number; doneUntilUs: number }): void;
+}
+
+/**
+ * Samples a restart re-reads before the open sample: a window, the peak distance and a window more
+ * for what comes before windowing (resampling).
+ */
+export function resumeLeadSamples(card: ModelCard, config: Config) {
+  return (station: StationId): number =>
+    2 * card.windowLength +
+    pickerOptionsFor(card, config, `${station.network}.${station.station}`).minPeakDistanceSamples;
+}
 
 /**
  * What lets a live run be killed at any moment and restarted without losing or repeating a pick: the
@@ -27,7 +53,7 @@ export class PickResume {
   private readonly points = new Map<string, Map<string, { resumeTimeUs: number; doneUntilUs: number }>>();
 
   constructor(
-    private readonly states: readonly SeedLinkResumeState[],
+    private readonly states: readonly ResumePoints[],
     private readonly leadSamples: (station: StationId) => number,
   ) {
     for (const state of states) {
@@ -85,4 +111,38 @@ export class PickResume {
     };
     for (const state of this.states) state.markProcessed(key, point);
   }
+}
+
+/** A pick, or the picker's open sample of a station (PickResume.open's arguments). */
+export type ResumeWork =
+  | { pick: Pick }
+  | { open: [station: StationId, samplingRate: number, sample: number] };
+
+/**
+ * The pipeline's picks and open samples in one ordered stream: whoever consumes it in order (writing
+ * each pick before taking the next item) moves a resume point only after the picks before it are out.
+ */
+export function picksAndOpenSamples(
+  records: Observable<SequenceRecord>,
+  engine: InferenceEngine,
+  config: Config,
+  hooks: PipelineHooks,
+  options: PickPipelineOptions = {},
+): Observable<ResumeWork> {
+  return new Observable<ResumeWork>((subscriber) =>
+    pickPipeline(
+      records,
+      engine,
+      config,
+      {
+        ...hooks,
+        onOpenSample: (station, rate, sample) => subscriber.next({ open: [station, rate, sample] }),
+      },
+      options,
+    ).subscribe({
+      next: (pick) => subscriber.next({ pick }),
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    }),
+  );
 }

@@ -66,8 +66,16 @@ export async function* mergedRecords(
   files: string[],
   options: ArchiveOptions = {},
 ): AsyncGenerator<MseedRecord> {
+  for await (const entry of mergedRecordEntries(files, options)) yield entry.record;
+}
+
+/** As {@link mergedRecords}, with each record's file and byte offset (to copy its raw bytes). */
+export async function* mergedRecordEntries(
+  files: string[],
+  options: ArchiveOptions = {},
+): AsyncGenerator<{ file: string; offset: number; record: MseedRecord }> {
   const readers = files.map((file) => ({ file, iterator: readMseedFile(file)[Symbol.asyncIterator]() }));
-  const heads: ({ file: string; record: MseedRecord; iterator: AsyncIterator<unknown> } | undefined)[] = [];
+  const heads: ({ file: string; offset: number; record: MseedRecord } | undefined)[] = [];
   const advance = async (reader: (typeof readers)[number]) => {
     for (;;) {
       const next = await reader.iterator.next();
@@ -80,7 +88,7 @@ export async function* mergedRecords(
       const record = result.record;
       if (options.endUs !== undefined && record.startTimeUs >= options.endUs) continue;
       if (options.startUs !== undefined && endTimeUs(record) < options.startUs) continue;
-      return { ...reader, record };
+      return { file: reader.file, offset: result.offset, record };
     }
   };
   for (const reader of readers) heads.push(await advance(reader));
@@ -91,7 +99,7 @@ export async function* mergedRecords(
       if (head && (best < 0 || head.record.startTimeUs < heads[best]!.record.startTimeUs)) best = i;
     }
     if (best < 0) return;
-    yield heads[best]!.record;
+    yield heads[best]!;
     heads[best] = await advance(readers[best]);
   }
 }

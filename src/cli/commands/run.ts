@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { concatMap, filter, lastValueFrom, map, merge, Observable, Subject, takeUntil, tap } from 'rxjs';
 import { LiveHealth } from '../../app/live-health.ts';
-import { pickerOptionsFor, pickPipeline } from '../../app/pipeline.ts';
-import { PickResume } from '../../app/resume.ts';
+import { PickResume, picksAndOpenSamples, resumeLeadSamples } from '../../app/resume.ts';
 import { PickSinks } from '../../app/sinks.ts';
 import { loadStationMetadata } from '../../app/station-metadata.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -16,10 +15,9 @@ import { parseSeedLinkUrl } from '../../ingest/seedlink/transport.ts';
 import { log } from '../../log.ts';
 import { resolveModelDir } from '../../model/resolve.ts';
 import { loadModelDir } from '../../model/store.ts';
-import type { Pick } from '../../picker/pick.ts';
 import { PickFile } from '../../sink/pick-file.ts';
 import { decodeRecords } from '../../stream/index.ts';
-import type { ChannelEvent, StationId } from '../../stream/types.ts';
+import type { ChannelEvent } from '../../stream/types.ts';
 import { pageOption } from '../options.ts';
 
 const seedLinkLog = log.child({ module: 'seedlink' });
@@ -90,8 +88,6 @@ function seedLinkRecords(
   );
 }
 
-type Work = { pick: Pick } | { open: [station: StationId, samplingRate: number, sample: number] };
-
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
@@ -139,13 +135,7 @@ export function registerRunCommand(program: Command): void {
           }),
         ),
       );
-      // A window, the peak distance and a window more for what comes before windowing (resampling).
-      const resume = new PickResume(
-        states,
-        (station) =>
-          2 * card.windowLength +
-          pickerOptionsFor(card, config, `${station.network}.${station.station}`).minPeakDistanceSamples,
-      );
+      const resume = new PickResume(states, resumeLeadSamples(card, config));
       const out = new PickFile(opts.output ?? config.output.file, format, { append: true });
       const sinks = await PickSinks.open(config, out, {
         live: true,
@@ -179,23 +169,15 @@ export function registerRunCommand(program: Command): void {
         );
         // Picks and the picker's open samples in one queue: a resume point moves only after the
         // picks before it are written.
-        const work = new Observable<Work>((subscriber) => {
-          const hooks = {
-            ...sinks.hooks,
-            ...metadata?.hooks,
-            onChannelEvent: (event: ChannelEvent) => {
-              sinks.hooks.onChannelEvent?.(event);
-              health.channelEvent(event);
-            },
-            onOpenSample: (station: StationId, rate: number, sample: number) =>
-              subscriber.next({ open: [station, rate, sample] }),
-          };
-          return pickPipeline(records, engine, config, hooks, { liveEdge: true }).subscribe({
-            next: (pick) => subscriber.next({ pick }),
-            error: (error) => subscriber.error(error),
-            complete: () => subscriber.complete(),
-          });
-        });
+        const hooks = {
+          ...sinks.hooks,
+          ...metadata?.hooks,
+          onChannelEvent: (event: ChannelEvent) => {
+            sinks.hooks.onChannelEvent?.(event);
+            health.channelEvent(event);
+          },
+        };
+        const work = picksAndOpenSamples(records, engine, config, hooks, { liveEdge: true });
         await lastValueFrom(
           work.pipe(
             concatMap(async (item) => {
