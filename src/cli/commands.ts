@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.ts';
 import { registerExportCommand } from './commands/export.ts';
+import { registerIngestCommand } from './commands/ingest.ts';
 import { registerModelCommands } from './commands/model.ts';
+import { registerPickCommand } from './commands/pick.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerPseudoLabelCommand } from './commands/pseudolabel.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
+import { registerSinkCommand } from './commands/sink.ts';
 import { registerSubscribeCommand } from './commands/subscribe.ts';
 import { registerTrainCommands } from './commands/train.ts';
 
@@ -14,6 +17,9 @@ import { registerTrainCommands } from './commands/train.ts';
 export function registerCommands(program: Command): void {
   registerRunCommand(program);
   registerReplayCommand(program);
+  registerIngestCommand(program);
+  registerPickCommand(program);
+  registerSinkCommand(program);
   registerPredictCommand(program);
   registerEvaluateCommand(program);
   registerExportCommand(program);

@@ -1,0 +1,138 @@
+import { type FileHandle, open } from 'node:fs/promises';
+import { type ArchiveOptions, mergedRecordEntries } from '../ingest/archive.ts';
+import { endTimeUs } from '../ingest/mseed/index.ts';
+import { readRecordSpan } from '../ingest/seedlink/record-header.ts';
+import type { StreamId } from '../ingest/stream-id.ts';
+import { log } from '../log.ts';
+import { type ScaleLog, untilDone } from './jetstream.ts';
+import { endSubject, partitionOf, recordMessageId, recordSubject } from './subjects.ts';
+
+const ingestLog = log.child({ module: 'ingest' });
+
+/**
+ * Publishes records to the records stream, many at once but one at a time per subject, so that each
+ * channel's records are stored in the order they came even through a server restart (a failed publish
+ * is retried before the channel's next one goes out). `maxInFlight` bounds what waits for JetStream.
+ */
+export class RecordPublisher {
+  private readonly tails = new Map<string, Promise<void>>();
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Per subject, the start time of the newest record the stream held when this process began. */
+  private readonly stored = new Map<string, number | undefined>();
+  published = 0;
+  skipped = 0;
+
+  constructor(
+    private readonly scale: ScaleLog,
+    private readonly maxInFlight = 1024,
+  ) {}
+
+  /** The record's subject, after which its partition's end mark goes. */
+  subjectOf(id: StreamId): string {
+    return recordSubject(id, partitionOf(id.network, id.station, this.scale.config.partitions));
+  }
+
+  /**
+   * Queues a record; resolves when there is room for the next. A record at or before the newest the
+   * stream already holds for its channel is skipped: a restarted ingest (even after the duplicate
+   * window) does not store a channel's records twice.
+   */
+  async publish(id: StreamId, startTimeUs: number, bytes: Uint8Array, sequence?: string): Promise<void> {
+    const subject = this.subjectOf(id);
+    if (!this.stored.has(subject)) this.stored.set(subject, await this.newestStored(subject));
+    const newest = this.stored.get(subject);
+    if (newest !== undefined && startTimeUs <= newest) {
+      this.skipped++;
+      return;
+    }
+    while (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    this.inFlight++;
+    const msgID = recordMessageId(id, startTimeUs, sequence);
+    const previous = this.tails.get(subject) ?? Promise.resolve();
+    const mine: Promise<void> = previous.then(async () => {
+      await untilDone('publishing a record', () => this.scale.js.publish(subject, bytes, { msgID }));
+      this.published++;
+      this.inFlight--;
+      this.waiting.shift()?.();
+      if (this.tails.get(subject) === mine) this.tails.delete(subject);
+    });
+    this.tails.set(subject, mine);
+  }
+
+  /** Resolves when every queued record is stored. */
+  async flush(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all(this.tails.values());
+  }
+
+  /** Marks the end of the data on `partitions` (after flush): their workers flush their stations. */
+  async end(partitions: Iterable<number>, mark: string): Promise<void> {
+    for (const partition of partitions) {
+      await untilDone('publishing an end mark', () =>
+        this.scale.js.publish(endSubject(partition), new Uint8Array(0), {
+          msgID: `end/${partition}/${mark}`,
+        }),
+      );
+    }
+  }
+
+  private async newestStored(subject: string): Promise<number | undefined> {
+    const message = await untilDone('reading the stream', () =>
+      this.scale.jsm.streams
+        .getMessage(this.scale.config.records.stream, { last_by_subj: subject })
+        .catch((error) => {
+          if (/no message found/i.test(String(error?.message))) return null;
+          throw error;
+        }),
+    );
+    return message ? readRecordSpan(message.data).startTimeUs : undefined;
+  }
+}
+
+/**
+ * An archive replay into the log: the records of `files` in time order across files (as `replay`
+ * reads them), raw bytes as stored, paced at real time x `speed` when given; then an end mark on each
+ * partition it published to.
+ */
+export async function ingestArchive(
+  scale: ScaleLog,
+  files: string[],
+  options: ArchiveOptions & { speed?: number; stopped?: () => boolean },
+): Promise<{ published: number; skipped: number }> {
+  const publisher = new RecordPublisher(scale);
+  const handles = new Map<string, FileHandle>();
+  const partitions = new Set<number>();
+  let lastId = '';
+  let firstDataUs: number | undefined;
+  const startedMs = performance.now();
+  try {
+    for await (const { file, offset, record } of mergedRecordEntries(files, options)) {
+      if (options.stopped?.()) break;
+      if (options.speed) {
+        firstDataUs ??= record.startTimeUs;
+        const dueMs = startedMs + (endTimeUs(record) - firstDataUs) / 1000 / options.speed;
+        const waitMs = dueMs - performance.now();
+        if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs));
+      }
+      let handle = handles.get(file);
+      if (handle === undefined) {
+        handle = await open(file, 'r');
+        handles.set(file, handle);
+      }
+      const bytes = new Uint8Array(record.recordLength);
+      await handle.read(bytes, 0, bytes.length, offset);
+      partitions.add(partitionOf(record.streamId.network, record.streamId.station, scale.config.partitions));
+      lastId = recordMessageId(record.streamId, record.startTimeUs, record.sequenceNumber);
+      await publisher.publish(record.streamId, record.startTimeUs, bytes, record.sequenceNumber);
+    }
+    await publisher.flush();
+    if (!options.stopped?.()) await publisher.end(partitions, lastId);
+  } finally {
+    await Promise.all([...handles.values()].map((handle) => handle.close()));
+  }
+  ingestLog.info(
+    { published: publisher.published, skipped: publisher.skipped, partitions: partitions.size },
+    'archive published',
+  );
+  return { published: publisher.published, skipped: publisher.skipped };
+}
