@@ -10,13 +10,16 @@ import { endSubject, partitionOf, recordMessageId, recordSubject } from './subje
 const ingestLog = log.child({ module: 'ingest' });
 
 /**
- * Publishes records to the records stream, many at once but one at a time per subject, so that each
- * channel's records are stored in the order they came even through a server restart (a failed publish
- * is retried before the channel's next one goes out). `maxInFlight` bounds what waits for JetStream.
+ * Publishes records to the records stream in the order they come, many at once but one at a time per
+ * subject, so that each channel's records are stored in order even through a server restart (a failed
+ * publish is retried before the channel's next one goes out). A channel may run at most
+ * `maxQueuedPerChannel` records ahead of what JetStream has stored: when one publish hangs (its
+ * request lost with a dying server, until the client's timeout), the reader waits instead of letting
+ * the station's other components run on, which the pipeline would have to pass over.
  */
 export class RecordPublisher {
   private readonly tails = new Map<string, Promise<void>>();
-  private inFlight = 0;
+  private readonly queued = new Map<string, number>();
   private readonly waiting: (() => void)[] = [];
   /** Per subject, the start time of the newest record the stream held when this process began. */
   private readonly stored = new Map<string, number | undefined>();
@@ -25,7 +28,7 @@ export class RecordPublisher {
 
   constructor(
     private readonly scale: ScaleLog,
-    private readonly maxInFlight = 1024,
+    private readonly maxQueuedPerChannel = 2,
   ) {}
 
   /** The record's subject, after which its partition's end mark goes. */
@@ -46,16 +49,17 @@ export class RecordPublisher {
       this.skipped++;
       return;
     }
-    while (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
-    this.inFlight++;
+    while ((this.queued.get(subject) ?? 0) >= this.maxQueuedPerChannel)
+      await new Promise<void>((r) => this.waiting.push(r));
+    this.queued.set(subject, (this.queued.get(subject) ?? 0) + 1);
     const msgID = recordMessageId(id, startTimeUs, sequence);
     const previous = this.tails.get(subject) ?? Promise.resolve();
     const mine: Promise<void> = previous.then(async () => {
       await untilDone('publishing a record', () => this.scale.js.publish(subject, bytes, { msgID }));
       this.published++;
-      this.inFlight--;
-      this.waiting.shift()?.();
+      this.queued.set(subject, this.queued.get(subject)! - 1);
       if (this.tails.get(subject) === mine) this.tails.delete(subject);
+      for (const wake of this.waiting.splice(0)) wake();
     });
     this.tails.set(subject, mine);
   }

@@ -56,7 +56,8 @@ export async function openScaleLog(config: JetStreamConfig, name: string): Promi
     const leases = await kvm.create(config.leaseBucket, { history: 1, ttl: config.leaseTtlS * 1000 });
     const resume = await kvm.create(config.resumeBucket, { history: 1 });
     await checkPartitions(resume, config.partitions);
-    return { nc, js: jetstream(nc, { timeout: 10_000 }), jsm, leases, resume, config };
+    // A request lost with a dying server is known lost after this long: short, since a channel waits.
+    return { nc, js: jetstream(nc, { timeout: 4000 }), jsm, leases, resume, config };
   } catch (error) {
     await nc.close();
     if (error instanceof JetStreamError) throw error;

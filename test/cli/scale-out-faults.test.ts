@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import t from 'tap';
+import { endSubject } from '../../src/scale/subjects.ts';
+import { runCli } from '../helpers/cli.ts';
+import { NatsServer, skipUnlessNatsServer } from '../helpers/nats-server.ts';
+import {
+  eightStations,
+  type RoleProcess,
+  scaleConfig,
+  startRole,
+  stopRole,
+  untilLogged,
+} from '../helpers/scale-out.ts';
+import { lcg } from '../stream/marbles.ts';
+
+/**
+ * The fault test of the scale-out (real processes, a real nats-server): one `phasestream ingest`
+ * replays eight stations into the log at x8, three `phasestream pick` workers share six partitions,
+ * one `phasestream sink` writes the pick file. At random moments of the feed one worker is SIGKILLed
+ * (and a new one started) and nats-server is SIGKILLed and started again on the same store. The pick
+ * file must be exactly what `phasestream replay` gives for the same data: no pick lost, none twice,
+ * the same times and probabilities.
+ */
+
+const SPEED = 8;
+const PARTITIONS = 6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const lines = (path: string) =>
+  existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+
+/** True once every partition the ingest ended has its end mark behind its resume point, and the sink read all. */
+async function allPicked(server: string, config: { records: string; picks: string }): Promise<boolean> {
+  const nc = await connect({ servers: server, reconnect: false });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const resume = await new Kvm(nc).open('ps-resume');
+    for (let p = 0; p < PARTITIONS; p++) {
+      const end = await jsm.streams
+        .getMessage(config.records, { last_by_subj: endSubject(p) })
+        .catch(() => null);
+      if (!end) continue;
+      const entry = await resume.get(`p.${p}`);
+      const startSeq = entry?.operation === 'PUT' ? JSON.parse(entry.string()).startSeq : 0;
+      if (!(startSeq > end.seq)) return false;
+    }
+    const sink = await jsm.consumers.info(config.picks, 'ps-sink');
+    return sink.num_pending === 0 && sink.num_ack_pending === 0;
+  } finally {
+    await nc.close();
+  }
+}
+
+t.test(
+  'workers and the server killed at random moments: the sink writes exactly the replay picks',
+  { skip: skipUnlessNatsServer() },
+  async (t) => {
+    const dir = t.testdir();
+    const files = eightStations(dir);
+    const replayOut = join(dir, 'replay.jsonl');
+    const replay = await runCli(['replay', ...files, '--output', replayOut]);
+    t.equal(replay.code, 0, replay.stderr);
+    const expected = lines(replayOut).sort();
+    t.ok(expected.length >= 40, `the replay picks ${expected.length} phases`);
+
+    const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
+    t.comment(`fault seed ${seed} (FAULT_SEED=${seed} repeats it)`);
+    const random = lcg(seed);
+
+    const nats = await NatsServer.create();
+    t.teardown(() => nats.destroy());
+    await nats.start();
+    const config = scaleConfig(dir, nats.url, PARTITIONS);
+    const output = join(dir, 'sink.jsonl');
+    const roles: RoleProcess[] = [];
+    const start = (args: string[]) => {
+      const role = startRole(args);
+      roles.push(role);
+      return role;
+    };
+    t.teardown(async () => {
+      for (const role of roles) await stopRole(role, 'SIGKILL');
+    });
+    const sink = start(['sink', '--config', config, '--output', output]);
+    const workers = [0, 1, 2].map(() => start(['pick', '--config', config]));
+    for (const worker of workers) await untilLogged(worker, /pick worker started/);
+
+    const feedMs = (240 * 1000) / SPEED;
+    const startedAt = Date.now();
+    const ingest = start(['ingest', '--config', config, '--speed', String(SPEED), ...files]);
+    const faults = [
+      { at: (0.15 + 0.6 * random()) * feedMs, what: 'worker' as const },
+      { at: (0.15 + 0.6 * random()) * feedMs, what: 'server' as const },
+    ].sort((a, b) => a.at - b.at);
+    for (const fault of faults) {
+      await sleep(Math.max(0, startedAt + fault.at - Date.now()));
+      if (fault.what === 'worker') {
+        const victim = Math.floor(random() * workers.length);
+        const held = workers[victim].lines.filter((l) => /"partition taken"/.test(l)).length;
+        await stopRole(workers[victim], 'SIGKILL');
+        t.comment(
+          `${Math.round(fault.at)} ms: worker ${victim} (${held} partitions taken) SIGKILLed, another started`,
+        );
+        workers[victim] = start(['pick', '--config', config]);
+      } else {
+        await nats.kill();
+        const downMs = 200 + Math.round(random() * 800);
+        await sleep(downMs);
+        await nats.start();
+        t.comment(`${Math.round(fault.at)} ms: nats-server SIGKILLed, back after ${downMs} ms`);
+      }
+    }
+    t.equal(await ingest.exited, 0, 'the ingest published every record and exits cleanly');
+
+    const deadline = Date.now() + 90_000;
+    const records = { records: 'ps-records', picks: 'ps-picks' };
+    while (!(await allPicked(nats.url, records).catch(() => false)) && Date.now() < deadline)
+      await sleep(500);
+    t.ok(
+      await allPicked(nats.url, records),
+      'every partition picked to its end mark, and the sink read every pick',
+    );
+    t.comment(`end to end in ${Math.round((Date.now() - startedAt) / 1000)} s`);
+    for (const worker of workers) t.equal(await stopRole(worker), 0, 'a worker stops cleanly');
+    t.equal(await stopRole(sink), 0, 'the sink stops cleanly');
+    const takeovers = workers
+      .flatMap((w) => w.lines)
+      .filter((l) => /reading from the resume point/.test(l) && !/"stations":0/.test(l)).length;
+    t.comment(`partitions taken over from a resume point: ${takeovers}`);
+
+    const written = lines(output);
+    const ids = written.map((l) => `${JSON.parse(l).id} ${JSON.parse(l).status}`);
+    const duplicated = ids.length - new Set(ids).size;
+    const got = [...new Set(written)].sort();
+    const lost = expected.filter((l) => !got.includes(l));
+    const extra = got.filter((l) => !expected.includes(l));
+    t.comment(
+      `${written.length} written, ${expected.length} in the replay, ${lost.length} lost, ${duplicated} duplicated, ${extra.length} not in the replay`,
+    );
+    t.equal(duplicated, 0, 'no pick written twice');
+    t.same(lost, [], 'no pick lost');
+    t.same(extra, [], 'no pick the replay does not make (times and probabilities equal)');
+  },
+);
