@@ -107,12 +107,13 @@ export class PartitionLeases {
     }
     const share = Math.ceil(this.partitions / workers);
     if (this.held.size > share) {
-      const partition = Math.max(...this.held.keys());
-      const revision = this.held.get(partition)!;
-      this.held.delete(partition);
-      await this.events.lost(partition);
-      await this.kv.delete(leaseKey(partition), { previousSeq: revision }).catch(() => {});
-      leaseLog.info({ partition, workers, share }, 'partition released to a newer worker');
+      for (const partition of this.owned().slice(share)) {
+        const revision = this.held.get(partition)!;
+        this.held.delete(partition);
+        await this.events.lost(partition);
+        await this.kv.delete(leaseKey(partition), { previousSeq: revision }).catch(() => {});
+        leaseLog.info({ partition, workers, share }, 'partition released to a newer worker');
+      }
       return;
     }
     // Free partitions, from a place of our own on the ring so that workers do not all try the same.
