@@ -144,7 +144,11 @@ t.test(
       'every partition picked to its end mark, and the sink read every pick',
     );
     t.comment(`end to end in ${Math.round((Date.now() - startedAt) / 1000)} s`);
-    for (const worker of workers) t.equal(await stopRole(worker), 0, 'a worker stops cleanly');
+    for (const worker of workers) {
+      await untilLogged(worker, /pick worker started/); // the replacement too: it joined the group
+      const code = await stopRole(worker);
+      t.equal(code, 0, 'a worker stops cleanly', { log: code === 0 ? undefined : worker.lines.slice(-8) });
+    }
     t.equal(await stopRole(sink), 0, 'the sink stops cleanly');
     const takeovers = workers
       .flatMap((w) => w.lines)
