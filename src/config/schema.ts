@@ -143,74 +143,79 @@ export const liveEdgeSchema = z.strictObject({
  * Scale-out over NATS JetStream (docs/scale-out.md): `phasestream ingest` publishes records, `pick`
  * workers share the stations by partition, `sink` writes the picks. Every role reads the same keys.
  */
-export const jetstreamSchema = z.strictObject({
-  /** NATS servers to connect to (`host:port`); the client reconnects to any of them for ever. */
-  servers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:4222']),
-  /**
-   * Stations are spread over this many partitions (hash of NET.STA); a worker owns whole partitions.
-   * Fixed for the life of the streams: the first process to connect records it, the others must agree.
-   */
-  partitions: z.number().int().positive().max(4096).default(32),
-  /** Raw miniSEED records, one subject per stream id (ps.records.<partition>.NET.STA.LOC.CHA). */
-  records: z
-    .strictObject({
-      stream: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/)
-        .default('ps-records'),
-      /** Records older than this are dropped: a worker further behind loses data (watch the lag). */
-      maxAgeS: z.number().positive().default(86_400),
-      /** The stream's size at most (oldest records dropped first); -1: no limit but maxAgeS. */
-      maxBytes: z
-        .number()
-        .int()
-        .min(-1)
-        .default(8 * 2 ** 30),
-      /** A record published again with the same id within this window is dropped (ingest restarts). */
-      duplicateWindowS: z.number().positive().default(120),
-    })
-    .prefault({}),
-  /** Picks, one subject per station (ps.picks.NET.STA), the pick id and status as the message id. */
-  picks: z
-    .strictObject({
-      stream: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/)
-        .default('ps-picks'),
-      maxAgeS: z
-        .number()
-        .positive()
-        .default(7 * 86_400),
-      maxBytes: z
-        .number()
-        .int()
-        .min(-1)
-        .default(2 ** 30),
-      /** A pick published again (a worker that took over re-picks) within this window is dropped. */
-      duplicateWindowS: z.number().positive().default(600),
-    })
-    .prefault({}),
-  /** KV buckets: partition leases and each partition's resume points. */
-  leaseBucket: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .default('ps-leases'),
-  resumeBucket: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .default('ps-resume'),
-  /** A worker that has not renewed its lease for this long loses the partition to another. */
-  leaseTtlS: z.number().min(1).default(15),
-  /** Seconds between a worker's lease renewals (well under leaseTtlS). */
-  renewS: z.number().positive().default(3),
-  /** How often a partition's resume points are written to the resume bucket, at most. */
-  resumeFlushMs: z.number().int().positive().default(1000),
-  /** The sink's durable consumer of the picks stream. */
-  sinkConsumer: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .default('ps-sink'),
-});
+export const jetstreamSchema = z
+  .strictObject({
+    /** NATS servers to connect to (`host:port`); the client reconnects to any of them for ever. */
+    servers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:4222']),
+    /**
+     * Stations are spread over this many partitions (hash of NET.STA); a worker owns whole partitions.
+     * Fixed for the life of the streams: the first process to connect records it, the others must agree.
+     */
+    partitions: z.number().int().positive().max(4096).default(32),
+    /** Raw miniSEED records, one subject per stream id (ps.records.<partition>.NET.STA.LOC.CHA). */
+    records: z
+      .strictObject({
+        stream: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('ps-records'),
+        /** Records older than this are dropped: a worker further behind loses data (watch the lag). */
+        maxAgeS: z.number().positive().default(86_400),
+        /** The stream's size at most (oldest records dropped first); -1: no limit but maxAgeS. */
+        maxBytes: z
+          .number()
+          .int()
+          .min(-1)
+          .default(8 * 2 ** 30),
+        /** A record published again with the same id within this window is dropped (ingest restarts). */
+        duplicateWindowS: z.number().positive().default(120),
+      })
+      .prefault({}),
+    /** Picks, one subject per station (ps.picks.NET.STA), the pick id and status as the message id. */
+    picks: z
+      .strictObject({
+        stream: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('ps-picks'),
+        maxAgeS: z
+          .number()
+          .positive()
+          .default(7 * 86_400),
+        maxBytes: z
+          .number()
+          .int()
+          .min(-1)
+          .default(2 ** 30),
+        /** A pick published again (a worker that took over re-picks) within this window is dropped. */
+        duplicateWindowS: z.number().positive().default(600),
+      })
+      .prefault({}),
+    /** KV buckets: partition leases and each partition's resume points. */
+    leaseBucket: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('ps-leases'),
+    resumeBucket: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('ps-resume'),
+    /** A worker that has not renewed its lease for this long loses the partition to another. */
+    leaseTtlS: z.number().min(1).default(15),
+    /** Seconds between a worker's lease renewals (well under leaseTtlS). */
+    renewS: z.number().positive().default(3),
+    /** How often a partition's resume points are written to the resume bucket, at most. */
+    resumeFlushMs: z.number().int().positive().default(1000),
+    /** The sink's durable consumer of the picks stream. */
+    sinkConsumer: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('ps-sink'),
+  })
+  .refine((js) => js.renewS * 2 <= js.leaseTtlS, {
+    message: 'jetstream.renewS must be at most half of leaseTtlS, or leases run out between renewals',
+    path: ['renewS'],
+  });
 
 export const configSchema = z.strictObject({
   model: z.strictObject({ dir: z.string().optional() }).default({}),

@@ -29,6 +29,8 @@ function isRevisionConflict(error: unknown): boolean {
  */
 export class PartitionLeases {
   private readonly held = new Map<number, number>();
+  /** When each held lease was last written (create or renew), by this process's clock. */
+  private readonly renewedAt = new Map<number, number>();
   private stopped = false;
   private readonly done: Promise<void>;
   private wake: (() => void) | undefined;
@@ -38,6 +40,7 @@ export class PartitionLeases {
     readonly worker: string,
     private readonly partitions: number,
     private readonly renewS: number,
+    private readonly ttlS: number,
     private readonly events: LeaseEvents,
   ) {
     this.done = this.loop();
@@ -70,8 +73,23 @@ export class PartitionLeases {
         await this.round();
       } catch (error) {
         leaseLog.warn({ err: (error as Error).message }, 'lease round failed (NATS away?); retrying');
+        await this.fence();
       }
       await this.sleep();
+    }
+  }
+
+  /**
+   * A worker that cannot renew (cut off from NATS) stops its partitions a renewal before the server
+   * would let their leases expire, so that it is not still picking when another worker takes them.
+   */
+  private async fence(): Promise<void> {
+    const limitMs = (this.ttlS - this.renewS) * 1000;
+    for (const partition of [...this.held.keys()]) {
+      if (Date.now() - (this.renewedAt.get(partition) ?? 0) <= limitMs) continue;
+      leaseLog.warn({ partition }, 'lease not renewed in time (NATS away): partition stopped');
+      this.held.delete(partition);
+      await this.events.lost(partition);
     }
   }
 
@@ -98,6 +116,7 @@ export class PartitionLeases {
       if (this.stopped) return;
       try {
         this.held.set(partition, await this.kv.update(leaseKey(partition), this.worker, revision));
+        this.renewedAt.set(partition, Date.now());
       } catch (error) {
         if (!isRevisionConflict(error)) throw error;
         leaseLog.warn({ partition }, 'lease lost (not renewed in time): partition stopped');
@@ -125,6 +144,7 @@ export class PartitionLeases {
       if (entry && entry.operation === 'PUT') continue;
       try {
         this.held.set(partition, await this.kv.create(leaseKey(partition), this.worker));
+        this.renewedAt.set(partition, Date.now());
       } catch (error) {
         if (isRevisionConflict(error)) continue;
         throw error;

@@ -108,3 +108,13 @@ t.test('a file that is not YAML or cannot be read is a ConfigError naming it', a
     message: /cannot read config file .*missing\.yaml: ENOENT/,
   });
 });
+
+t.test('the jetstream section: renewals well inside the lease, names fit subjects and buckets', async (t) => {
+  t.equal(checkConfig({}).jetstream.partitions, 32);
+  t.throws(
+    () => checkConfig({ jetstream: { leaseTtlS: 4, renewS: 3 } }),
+    /jetstream\.renewS: jetstream\.renewS must be at most half of leaseTtlS/,
+  );
+  t.throws(() => checkConfig({ jetstream: { records: { stream: 'ps.records' } } }), /jetstream\.records\.stream/);
+  t.throws(() => checkConfig({ jetstream: { partitions: 0 } }), /jetstream\.partitions: Too small/);
+});

@@ -73,6 +73,7 @@ export function registerPickCommand(program: Command): void {
         worker,
         config.jetstream.partitions,
         config.jetstream.renewS,
+        config.jetstream.leaseTtlS,
         {
           gained: (partition) => runs.set(partition, new PartitionRun(partition, context)),
           lost: async (partition) => {
