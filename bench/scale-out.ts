@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { sdsFiles } from '../src/ingest/archive.ts';
 import { partitionOf } from '../src/scale/subjects.ts';
@@ -107,7 +107,7 @@ try {
       replayPicks = lineCount(out);
     }
     rows.push({
-      run: `replay --shards ${shards}`,
+      run: `replay --shards ${shards} x ${availableParallelism()} threads`,
       seconds,
       'station-h/s': (stationHours / seconds).toFixed(3),
       'realtime stations': Math.round((stations * minutes * 60) / seconds),
@@ -120,9 +120,11 @@ try {
     const nats = await NatsServer.create();
     await nats.start();
     const config = join(dir, `scale-${count}.yaml`);
+    // Each worker gets its share of the cores for inference: more threads than cores only contend.
+    const threads = Math.max(1, Math.floor(availableParallelism() / count));
     writeFileSync(
       config,
-      `jetstream:\n  servers: ["${nats.url}"]\n  partitions: ${partitions}\n  leaseTtlS: 4\n  renewS: 1\n`,
+      `engine: { threads: ${threads} }\njetstream:\n  servers: ["${nats.url}"]\n  partitions: ${partitions}\n  leaseTtlS: 4\n  renewS: 1\n`,
     );
     const output = join(dir, `sink-${count}.jsonl`);
     const sink = role(['sink', '--config', config, '--output', output]);
@@ -135,7 +137,7 @@ try {
     );
     const startedMs = Date.now();
     const ingest = role(['ingest', '--config', config, ...files]);
-    const ended = () => workers.flatMap((w) => logged(w, 'partition at the end of its data'));
+    const ended = () => workers.flatMap((w) => logged(w, 'partition at the end of its data: flushed'));
     const partitionsWithData = new Set(
       archive.stations.map((s) => {
         const [n, st] = s.split('.');
@@ -143,14 +145,19 @@ try {
       }),
     ).size;
     await until(() => ended().length >= partitionsWithData, 900_000, 'the workers to reach the end');
-    const seconds = (Math.max(...ended().map((e) => e.time)) - startedMs) / 1000;
+    // From the first record stored (the ingest's own start-up left out, as replay's is) to the last end.
+    const nc = await connect({ servers: nats.url });
+    const first = await (await jetstreamManager(nc)).streams.getMessage('ps-records', { seq: 1 });
+    await nc.close();
+    const firstMs = Number(first!.timestamp ? Date.parse(first!.timestamp) : startedMs);
+    const seconds = (Math.max(...ended().map((e) => e.time)) - firstMs) / 1000;
     await until(() => lineCount(output) >= replayPicks, 30_000, 'the sink').catch(() => {});
     await ingest.exited;
     for (const w of workers) await stop(w);
     await stop(sink);
     await nats.destroy();
     rows.push({
-      run: `${count} pick worker${count > 1 ? 's' : ''}`,
+      run: `${count} pick worker${count > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''}`,
       seconds: seconds.toFixed(1),
       'station-h/s': (stationHours / seconds).toFixed(3),
       'realtime stations': Math.round((stations * minutes * 60) / seconds),
