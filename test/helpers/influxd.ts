@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killServerProcess, startServerProcess } from './server-process.ts';
 
 /** The `skip` option for tests that need a real InfluxDB 1.x: false when `influxd` runs here. */
 export function skipUnlessInfluxd(): false | string {
@@ -70,34 +71,17 @@ export class Influxd {
 
   /** Starts influxd and waits until it answers /ping. */
   async start(): Promise<void> {
-    const child = spawn('influxd', ['run', '-config', this.configPath], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d) => {
-      stderr = (stderr + d).slice(-4000);
-    });
-    this.child = child;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`influxd exited with ${child.exitCode}: ${stderr}`);
-      try {
-        if ((await fetch(`${this.url}/ping`)).status === 204) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`influxd did not answer /ping within 20 s: ${stderr}`);
+    this.child = await startServerProcess(
+      'influxd',
+      ['run', '-config', this.configPath],
+      async () => (await fetch(`${this.url}/ping`)).status === 204,
+      'answer /ping',
+    );
   }
 
   /** SIGKILL: no flush, no goodbye. */
   async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killServerProcess(this.child);
   }
 
   /** An InfluxQL query, the JSON result's series (times in epoch µs). */

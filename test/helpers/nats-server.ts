@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './influxd.ts';
+import { killServerProcess, startServerProcess } from './server-process.ts';
 
 /** The `skip` option for tests that need a real nats-server: false when it runs here. */
 export function skipUnlessNatsServer(): false | string {
@@ -37,32 +38,17 @@ export class NatsServer {
 
   /** Starts the server and waits until it takes connections. */
   async start(): Promise<void> {
-    const child = spawn(
+    this.child = await startServerProcess(
       'nats-server',
       ['-js', '-sd', join(this.dir, 'store'), '-a', '127.0.0.1', '-p', String(this.port)],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      async (stderr) => /Server is ready/.test(stderr) && (await listening(this.port)),
+      'say it is ready',
     );
-    let stderr = '';
-    child.stderr?.on('data', (d) => {
-      stderr = (stderr + d).slice(-4000);
-    });
-    this.child = child;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${stderr}`);
-      if (/Server is ready/.test(stderr) && (await listening(this.port))) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nats-server was not ready within 20 s: ${stderr}`);
   }
 
   /** SIGKILL: no flush, no goodbye. */
   async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killServerProcess(this.child);
   }
 
   /** Stops the server and removes its store. */

@@ -14,7 +14,7 @@ import { PartitionLeases } from '../../scale/leases.ts';
 import { PartitionRun } from '../../scale/partition-run.ts';
 import { PickPublisher } from '../../scale/pick-publisher.ts';
 import { untilStopSignal } from '../../scale/signals.ts';
-import { positiveInteger } from '../options.ts';
+import { engineOptionsFrom, positiveInteger } from '../options.ts';
 
 export function registerPickCommand(program: Command): void {
   program
@@ -35,12 +35,10 @@ export function registerPickCommand(program: Command): void {
       const config = await loadConfig(opts.config);
       const worker = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
       const model = await loadModelDir(await resolveModelDir(config.model.dir));
-      const engine = await createWorkerEngine(model, {
-        engine: config.engine.kind,
-        backend: config.engine.backend,
-        device: config.engine.device,
-        threads: config.engine.threads,
-      });
+      const engine = await createWorkerEngine(
+        model,
+        engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
+      );
       const scale = await openScaleLog(config.jetstream, `phasestream pick ${worker}`);
       const publisher = new PickPublisher(scale);
       // The worker's picks go to the log; InfluxDB, the rebroadcast and the page are the sink's.
