@@ -1,7 +1,9 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { type ArchiveOptions, mergedRecordEntries } from '../ingest/archive.ts';
 import { endTimeUs } from '../ingest/mseed/index.ts';
+import type { SeedLinkPacket } from '../ingest/seedlink/client.ts';
 import { readRecordSpan } from '../ingest/seedlink/record-header.ts';
+import type { SeedLinkResumeState } from '../ingest/seedlink/state.ts';
 import type { StreamId } from '../ingest/stream-id.ts';
 import { log } from '../log.ts';
 import { type ScaleLog, untilDone } from './jetstream.ts';
@@ -37,16 +39,23 @@ export class RecordPublisher {
   }
 
   /**
-   * Queues a record; resolves when there is room for the next. A record at or before the newest the
+   * Queues a record; resolves when there is room for the next; `onStored` once JetStream holds it. A record at or before the newest the
    * stream already holds for its channel is skipped: a restarted ingest (even after the duplicate
    * window) does not store a channel's records twice.
    */
-  async publish(id: StreamId, startTimeUs: number, bytes: Uint8Array, sequence?: string): Promise<void> {
+  async publish(
+    id: StreamId,
+    startTimeUs: number,
+    bytes: Uint8Array,
+    sequence?: string,
+    onStored?: () => void,
+  ): Promise<void> {
     const subject = this.subjectOf(id);
     if (!this.stored.has(subject)) this.stored.set(subject, await this.newestStored(subject));
     const newest = this.stored.get(subject);
     if (newest !== undefined && startTimeUs <= newest) {
       this.skipped++;
+      onStored?.();
       return;
     }
     while ((this.queued.get(subject) ?? 0) >= this.maxQueuedPerChannel)
@@ -57,6 +66,7 @@ export class RecordPublisher {
     const mine: Promise<void> = previous.then(async () => {
       await untilDone('publishing a record', () => this.scale.js.publish(subject, bytes, { msgID }));
       this.published++;
+      onStored?.();
       this.queued.set(subject, this.queued.get(subject)! - 1);
       if (this.tails.get(subject) === mine) this.tails.delete(subject);
       for (const wake of this.waiting.splice(0)) wake();
@@ -139,4 +149,59 @@ export async function ingestArchive(
     'archive published',
   );
   return { published: publisher.published, skipped: publisher.skipped };
+}
+
+/**
+ * Live records into the log: each SeedLink packet published as it comes. The station's resume time in
+ * `state` (the SeedLink state file, as `run` keeps it) moves past a record only once JetStream stored
+ * it and every earlier record of each of the station's channels, so a restarted ingest asks the server
+ * again for what it had received but not stored, and skips what the stream holds.
+ */
+export class SeedLinkIngest {
+  private readonly channels = new Map<
+    string,
+    Map<string, { lastEndUs?: number; open: Map<number, number> }>
+  >();
+  private ticket = 0;
+
+  constructor(
+    private readonly publisher: RecordPublisher,
+    private readonly state: SeedLinkResumeState,
+  ) {}
+
+  async packet(packet: SeedLinkPacket): Promise<void> {
+    let span: ReturnType<typeof readRecordSpan>;
+    try {
+      span = readRecordSpan(packet.recordBytes);
+    } catch (error) {
+      ingestLog.warn({ station: packet.stationKey, err: (error as Error).message }, 'packet skipped');
+      return;
+    }
+    const id = {
+      network: span.network,
+      station: span.station,
+      location: span.location,
+      channel: span.channel,
+    };
+    const channels = this.channels.get(packet.stationKey) ?? new Map();
+    this.channels.set(packet.stationKey, channels);
+    const channelKey = `${id.location}.${id.channel}`;
+    const channel = channels.get(channelKey) ?? { open: new Map<number, number>() };
+    channels.set(channelKey, channel);
+    const ticket = this.ticket++;
+    channel.open.set(ticket, span.startTimeUs);
+    await this.publisher.publish(id, span.startTimeUs, packet.recordBytes, String(packet.sequence), () => {
+      channel.open.delete(ticket);
+      channel.lastEndUs = Math.max(channel.lastEndUs ?? span.endTimeUs, span.endTimeUs);
+      let resumeUs = Number.POSITIVE_INFINITY;
+      for (const c of channels.values())
+        resumeUs = Math.min(
+          resumeUs,
+          c.open.size > 0 ? Math.min(...c.open.values()) : (c.lastEndUs ?? resumeUs),
+        );
+      if (!Number.isFinite(resumeUs)) return;
+      this.state.markProcessed(packet.stationKey, { resumeTimeUs: resumeUs, doneUntilUs: resumeUs });
+      this.state.scheduleFlush(1000);
+    });
+  }
 }

@@ -97,7 +97,8 @@ t.test(
       for (const role of roles) await stopRole(role, 'SIGKILL');
     });
     const sink = start(['sink', '--config', config, '--output', output]);
-    const workers = [0, 1, 2].map(() => start(['pick', '--config', config]));
+    const pick = () => start(['pick', '--config', config, '--http', '0']);
+    const workers = [0, 1, 2].map(pick);
     for (const worker of workers) await untilLogged(worker, /pick worker started/);
 
     const withData = new Set(
@@ -124,7 +125,7 @@ t.test(
         t.comment(
           `${Math.round(fault.at)} ms: worker ${victim} (partitions ${held[victim].join(', ')}) SIGKILLed, another started`,
         );
-        workers[victim] = start(['pick', '--config', config]);
+        workers[victim] = pick();
       } else {
         await nats.kill();
         const downMs = 200 + Math.round(random() * 800);
@@ -133,6 +134,16 @@ t.test(
         t.comment(`${Math.round(fault.at)} ms: nats-server SIGKILLed, back after ${downMs} ms`);
       }
     }
+    // The consumer lag on the workers' /metrics, per partition each holds.
+    let lagLines = 0;
+    for (const worker of workers) {
+      const at = worker.lines.map((l) => /^metrics: (\S+)/.exec(l)?.[1]).find(Boolean);
+      const text = at ? await (await fetch(at)).text() : '';
+      lagLines += (
+        text.match(/^phasestream_jetstream_pending_messages\{consumer="partition-\d+"\} \d+$/gm) ?? []
+      ).length;
+    }
+    t.ok(lagLines > 0, `the workers report their partitions' lag on /metrics (${lagLines} series)`);
     t.equal(await ingest.exited, 0, 'the ingest published every record and exits cleanly');
 
     const deadline = Date.now() + 90_000;

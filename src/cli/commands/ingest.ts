@@ -1,12 +1,18 @@
 import type { Command } from 'commander';
+import { concatMap, lastValueFrom } from 'rxjs';
 import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
+import { SeedLinkClient } from '../../ingest/seedlink/client.ts';
+import { SeedLinkResumeState } from '../../ingest/seedlink/state.ts';
+import { parseSeedLinkUrl } from '../../ingest/seedlink/transport.ts';
 import { log } from '../../log.ts';
-import { ingestArchive } from '../../scale/ingest.ts';
-import { openScaleLog } from '../../scale/jetstream.ts';
+import { ingestArchive, RecordPublisher, SeedLinkIngest } from '../../scale/ingest.ts';
+import { openScaleLog, type ScaleLog } from '../../scale/jetstream.ts';
 import { untilStopSignal } from '../../scale/signals.ts';
 import { isoToEpochUs } from '../../train/continuous-truth.ts';
 import { positiveNumber } from '../options.ts';
+import { startUs, stationRequest } from './run.ts';
 
 function timeUs(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -20,7 +26,10 @@ export function registerIngestCommand(program: Command): void {
   program
     .command('ingest')
     .description('Scale-out: publish miniSEED records to the JetStream records stream (docs/scale-out.md)')
-    .argument('<files...>', 'miniSEED files to replay into the log (any stations and channels)')
+    .argument(
+      '[files...]',
+      'miniSEED files to replay into the log; none: the SeedLink servers of the config, live',
+    )
     .requiredOption(
       '--config <file>',
       'a YAML or JSON config with a jetstream section (see config/example.yaml)',
@@ -37,20 +46,67 @@ export function registerIngestCommand(program: Command): void {
         const config = await loadConfig(opts.config);
         const startUs = timeUs('--start', opts.start);
         const endUs = timeUs('--end', opts.end);
-        const scale = await openScaleLog(config.jetstream, 'phasestream ingest');
-        const { stopped } = untilStopSignal();
-        try {
-          await ingestArchive(scale, files, {
-            speed: opts.speed,
-            startUs,
-            endUs,
-            stopped,
-            onBadRecord: (file, error) =>
-              log.warn({ file, offset: error.offset, problem: error.problem }, 'bad record skipped'),
+        if (files.length === 0 && config.seedlink.length === 0) {
+          throw new UsageError('nothing to ingest', {
+            hint: 'give miniSEED files, or SeedLink servers in the config (key seedlink)',
           });
+        }
+        const scale = await openScaleLog(config.jetstream, 'phasestream ingest');
+        const { stopped, signal } = untilStopSignal();
+        try {
+          if (files.length > 0) {
+            await ingestArchive(scale, files, {
+              speed: opts.speed,
+              startUs,
+              endUs,
+              stopped,
+              onBadRecord: (file, error) =>
+                log.warn({ file, offset: error.offset, problem: error.problem }, 'bad record skipped'),
+            });
+          } else {
+            await ingestSeedLink(scale, config, signal);
+          }
         } finally {
           await scale.nc.drain();
         }
       },
     );
+}
+
+/** Every configured SeedLink server into the log until SIGINT/SIGTERM; each server's state file resumes it. */
+async function ingestSeedLink(scale: ScaleLog, config: Config, signal: Promise<string>): Promise<void> {
+  const publisher = new RecordPublisher(scale);
+  const states: SeedLinkResumeState[] = [];
+  const clients: SeedLinkClient[] = [];
+  const work: Promise<void>[] = [];
+  for (const server of config.seedlink) {
+    const state = await SeedLinkResumeState.load(
+      server.stateFile,
+      parseSeedLinkUrl(server.url).url,
+      log.child({ module: 'seedlink' }),
+      { startUs: startUs(server, undefined), tracksProcessing: true },
+    );
+    const client = new SeedLinkClient({
+      url: server.url,
+      stations: server.stations.map(stationRequest),
+      protocol: server.protocol,
+      state,
+      startUs: startUs(server, undefined),
+      idleTimeoutS: server.idleTimeoutS,
+    });
+    const ingest = new SeedLinkIngest(publisher, state);
+    work.push(
+      lastValueFrom(client.packets$.pipe(concatMap((packet) => ingest.packet(packet))), {
+        defaultValue: undefined,
+      }),
+    );
+    states.push(state);
+    clients.push(client);
+    client.start();
+  }
+  await signal;
+  await Promise.all(clients.map((client) => client.stop()));
+  await publisher.flush();
+  await Promise.all(states.map((state) => state.flush()));
+  log.info({ published: publisher.published, alreadyStored: publisher.skipped }, 'stopped');
 }

@@ -37,7 +37,7 @@ export function stationRequest(text: string): SeedLinkStationRequest {
 }
 
 /** The backfill start of `server` (`--start` over `seedlink[].start`), epoch microseconds. */
-function startUs(server: Config['seedlink'][number], cliStart: string | undefined): number | undefined {
+export function startUs(server: Config['seedlink'][number], cliStart: string | undefined): number | undefined {
   const text = cliStart ?? server.start;
   if (text === undefined) return undefined;
   const ms = Date.parse(text);
