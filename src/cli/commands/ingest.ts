@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { concatMap, lastValueFrom } from 'rxjs';
+import { concatMap } from 'rxjs';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
@@ -78,7 +78,6 @@ async function ingestSeedLink(scale: ScaleLog, config: Config, signal: Promise<s
   const publisher = new RecordPublisher(scale);
   const states: SeedLinkResumeState[] = [];
   const clients: SeedLinkClient[] = [];
-  const work: Promise<void>[] = [];
   for (const server of config.seedlink) {
     const state = await SeedLinkResumeState.load(
       server.stateFile,
@@ -95,15 +94,14 @@ async function ingestSeedLink(scale: ScaleLog, config: Config, signal: Promise<s
       idleTimeoutS: server.idleTimeoutS,
     });
     const ingest = new SeedLinkIngest(publisher, state);
-    work.push(
-      lastValueFrom(client.packets$.pipe(concatMap((packet) => ingest.packet(packet))), {
-        defaultValue: undefined,
-      }),
-    );
+    client.packets$.pipe(concatMap((packet) => ingest.packet(packet))).subscribe({
+      error: (error) => log.error({ err: error, server: server.url }, 'SeedLink ingest failed'),
+    });
     states.push(state);
     clients.push(client);
     client.start();
   }
+  log.info({ servers: config.seedlink.length }, 'ingest started');
   await signal;
   await Promise.all(clients.map((client) => client.stop()));
   await publisher.flush();
