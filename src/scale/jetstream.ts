@@ -53,8 +53,11 @@ export async function openScaleLog(config: JetStreamConfig, name: string): Promi
     await ensureStream(jsm, config.records.stream, RECORDS_FILTER, config.records);
     await ensureStream(jsm, config.picks.stream, PICKS_FILTER, config.picks);
     const kvm = new Kvm(nc);
-    const leases = await kvm.create(config.leaseBucket, { history: 1, ttl: config.leaseTtlS * 1000 });
-    const resume = await kvm.create(config.resumeBucket, { history: 1 });
+    // A bucket made before with other settings (another leaseTtlS) is used as it is.
+    const bucket = (name: string, options: { ttl?: number }) =>
+      kvm.create(name, { history: 1, ...options }).catch(() => kvm.open(name));
+    const leases = await bucket(config.leaseBucket, { ttl: config.leaseTtlS * 1000 });
+    const resume = await bucket(config.resumeBucket, {});
     await checkPartitions(resume, config.partitions);
     // A request lost with a dying server is known lost after this long: short, since a channel waits.
     return { nc, js: jetstream(nc, { timeout: 4000 }), jsm, leases, resume, config };
