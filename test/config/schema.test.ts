@@ -115,6 +115,9 @@ t.test('the jetstream section: renewals well inside the lease, names fit subject
     () => checkConfig({ jetstream: { leaseTtlS: 4, renewS: 3 } }),
     /jetstream\.renewS: jetstream\.renewS must be at most half of leaseTtlS/,
   );
-  t.throws(() => checkConfig({ jetstream: { records: { stream: 'ps.records' } } }), /jetstream\.records\.stream/);
+  t.throws(
+    () => checkConfig({ jetstream: { records: { stream: 'ps.records' } } }),
+    /jetstream\.records\.stream/,
+  );
   t.throws(() => checkConfig({ jetstream: { partitions: 0 } }), /jetstream\.partitions: Too small/);
 });

@@ -37,7 +37,10 @@ export function stationRequest(text: string): SeedLinkStationRequest {
 }
 
 /** The backfill start of `server` (`--start` over `seedlink[].start`), epoch microseconds. */
-export function startUs(server: Config['seedlink'][number], cliStart: string | undefined): number | undefined {
+export function startUs(
+  server: Config['seedlink'][number],
+  cliStart: string | undefined,
+): number | undefined {
   const text = cliStart ?? server.start;
   if (text === undefined) return undefined;
   const ms = Date.parse(text);
