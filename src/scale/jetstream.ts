@@ -26,6 +26,7 @@ const natsLog = log.child({ module: 'jetstream' });
  * sure the streams and buckets exist with the configured limits, so that any role may start first.
  */
 export async function openScaleLog(config: JetStreamConfig, name: string): Promise<ScaleLog> {
+  natsLog.info({ servers: config.servers }, 'connecting to NATS (waiting for a server if none is up)');
   let nc: NatsConnection;
   try {
     nc = await connect({

@@ -75,3 +75,22 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a role started with another partition count is refused',
+  { skip: skipUnlessNatsServer() },
+  async (t) => {
+    const server = await natsServerFor(t);
+    const config = (partitions: number) =>
+      checkConfig({ jetstream: { servers: [server.url], partitions } }).jetstream;
+    const first = await openScaleLog(config(6), 'first');
+    t.teardown(() => first.nc.close());
+    await t.rejects(openScaleLog(config(7), 'second'), {
+      name: 'JetStreamError',
+      message: /jetstream\.partitions is 7 but the log was set up with 6 partitions/,
+    });
+    const again = await openScaleLog(config(6), 'third');
+    t.teardown(() => again.nc.close());
+    t.pass('the same count is welcome');
+  },
+);
