@@ -21,9 +21,9 @@ import { lcg } from '../stream/marbles.ts';
  * The fault test of the scale-out (real processes, a real nats-server): one `phasestream ingest`
  * replays eight stations into the log at x8, three `phasestream pick` workers share six partitions,
  * one `phasestream sink` writes the pick file. At random moments of the feed one worker is SIGKILLed
- * (and a new one started) and nats-server is SIGKILLed and started again on the same store. The pick
- * file must be exactly what `phasestream replay` gives for the same data: no pick lost, none twice,
- * the same times and probabilities.
+ * (and a new one started), the sink is SIGKILLed and started again, and nats-server is SIGKILLed and
+ * started again on the same store. The pick file must be exactly what `phasestream replay` gives for
+ * the same data: no pick lost, none twice, the same times and probabilities.
  */
 
 const SPEED = 8;
@@ -96,7 +96,7 @@ t.test(
     t.teardown(async () => {
       for (const role of roles) await stopRole(role, 'SIGKILL');
     });
-    const sink = start(['sink', '--config', config, '--output', output]);
+    let sink = start(['sink', '--config', config, '--output', output]);
     const pick = () => start(['pick', '--config', config, '--http', '0']);
     const workers = [0, 1, 2].map(pick);
     for (const worker of workers) await untilLogged(worker, /pick worker started/);
@@ -112,6 +112,7 @@ t.test(
     const faults = [
       { at: (0.15 + 0.6 * random()) * feedMs, what: 'worker' as const },
       { at: (0.15 + 0.6 * random()) * feedMs, what: 'server' as const },
+      { at: (0.15 + 0.6 * random()) * feedMs, what: 'sink' as const },
     ].sort((a, b) => a.at - b.at);
     for (const fault of faults) {
       await sleep(Math.max(0, startedAt + fault.at - Date.now()));
@@ -126,6 +127,10 @@ t.test(
           `${Math.round(fault.at)} ms: worker ${victim} (partitions ${held[victim].join(', ')}) SIGKILLed, another started`,
         );
         workers[victim] = pick();
+      } else if (fault.what === 'sink') {
+        await stopRole(sink, 'SIGKILL');
+        sink = start(['sink', '--config', config, '--output', output]);
+        t.comment(`${Math.round(fault.at)} ms: the sink SIGKILLed and started again`);
       } else {
         await nats.kill();
         const downMs = 200 + Math.round(random() * 800);
