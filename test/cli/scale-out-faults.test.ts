@@ -9,13 +9,13 @@ import { runCli } from '../helpers/cli.ts';
 import { NatsServer, skipUnlessNatsServer } from '../helpers/nats-server.ts';
 import {
   eightStations,
+  faultRandom,
   type RoleProcess,
   scaleConfig,
   startRole,
   stopRole,
   untilLogged,
 } from '../helpers/scale-out.ts';
-import { lcg } from '../stream/marbles.ts';
 
 /**
  * The fault test of the scale-out (real processes, a real nats-server): one `phasestream ingest`
@@ -80,7 +80,7 @@ t.test(
 
     const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
     t.comment(`fault seed ${seed} (FAULT_SEED=${seed} repeats it)`);
-    const random = lcg(Math.imul(seed, 0x9e3779b1)); // spread small seeds over the whole range
+    const random = faultRandom(seed);
 
     const nats = await NatsServer.create();
     t.teardown(() => nats.destroy());

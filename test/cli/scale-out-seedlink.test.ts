@@ -5,10 +5,16 @@ import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { NatsServer, skipUnlessNatsServer } from '../helpers/nats-server.ts';
-import { type RoleProcess, scaleConfig, startRole, stopRole, untilLogged } from '../helpers/scale-out.ts';
+import {
+  faultRandom,
+  type RoleProcess,
+  scaleConfig,
+  startRole,
+  stopRole,
+  untilLogged,
+} from '../helpers/scale-out.ts';
 import { loadRecordFiles } from '../helpers/seedlink/server.ts';
 import { freePort } from '../helpers/seedlink-server.ts';
-import { lcg } from '../stream/marbles.ts';
 
 /**
  * The live source of the scale-out: `phasestream ingest` with no files takes the config's SeedLink
@@ -58,7 +64,7 @@ t.test(
     t.equal(replay.code, 0, replay.stderr);
     const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
     t.comment(`fault seed ${seed} (FAULT_SEED=${seed} repeats it)`);
-    const random = lcg(Math.imul(seed, 0x9e3779b1));
+    const random = faultRandom(seed);
 
     const spans = (await loadRecordFiles(files)).map(readRecordSpan);
     const firstUs = Math.min(...spans.map((s) => s.startTimeUs));

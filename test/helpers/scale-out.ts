@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { lcg } from '../stream/marbles.ts';
 import { cliEntry, repoRoot } from './cli.ts';
 
 /** The four stations of examples/synthetic (SY) and a copy of each as network SZ: eight stations. */
@@ -84,4 +85,15 @@ export function scaleConfig(dir: string, server: string, partitions: number): st
     ].join('\n'),
   );
   return path;
+}
+
+/**
+ * A fault schedule's random numbers from a seed: the seed goes through murmur3's finalizer first, so
+ * that neighbouring seeds (1, 2, 3...) give unrelated schedules from the LCG.
+ */
+export function faultRandom(seed: number): () => number {
+  let h = seed >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return lcg((h ^ (h >>> 16)) >>> 0);
 }
