@@ -11,8 +11,8 @@ import {
   eightStations,
   faultRandom,
   type RoleProcess,
+  roleStarter,
   scaleConfig,
-  startRole,
   stopRole,
   untilLogged,
 } from '../helpers/scale-out.ts';
@@ -87,15 +87,7 @@ t.test(
     await nats.start();
     const config = scaleConfig(dir, nats.url, PARTITIONS);
     const output = join(dir, 'sink.jsonl');
-    const roles: RoleProcess[] = [];
-    const start = (args: string[]) => {
-      const role = startRole(args);
-      roles.push(role);
-      return role;
-    };
-    t.teardown(async () => {
-      for (const role of roles) await stopRole(role, 'SIGKILL');
-    });
+    const start = roleStarter(t);
     let sink = start(['sink', '--config', config, '--output', output]);
     const pick = () => start(['pick', '--config', config, '--http', '0']);
     const workers = [0, 1, 2].map(pick);

@@ -7,9 +7,8 @@ import { repoRoot, runCli } from '../helpers/cli.ts';
 import { NatsServer, skipUnlessNatsServer } from '../helpers/nats-server.ts';
 import {
   faultRandom,
-  type RoleProcess,
+  roleStarter,
   scaleConfig,
-  startRole,
   stopRole,
   untilLogged,
 } from '../helpers/scale-out.ts';
@@ -89,15 +88,7 @@ t.test(
       `${readFileSync(config, 'utf8')}seedlink:\n  - url: tcp://127.0.0.1:${port}\n    stations: [SY.SYN01, SY.SYN02, SY.SYN03, SY.SYN04]\n    stateFile: ${JSON.stringify(stateFile)}\n    start: ${new Date(firstUs / 1000).toISOString()}\n`,
     );
     const output = join(dir, 'sink.jsonl');
-    const roles: RoleProcess[] = [];
-    const start = (args: string[]) => {
-      const role = startRole(args);
-      roles.push(role);
-      return role;
-    };
-    t.teardown(async () => {
-      for (const role of roles) await stopRole(role, 'SIGKILL');
-    });
+    const start = roleStarter(t);
     const sink = start(['sink', '--config', config, '--output', output]);
     const worker = start(['pick', '--config', config]);
     let ingest = start(['ingest', '--config', config]);

@@ -97,3 +97,16 @@ export function faultRandom(seed: number): () => number {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return lcg((h ^ (h >>> 16)) >>> 0);
 }
+
+/** Starts roles that the test's teardown SIGKILLs, whatever state they are in. */
+export function roleStarter(t: { teardown(fn: () => Promise<void>): void }): (args: string[]) => RoleProcess {
+  const roles: RoleProcess[] = [];
+  t.teardown(async () => {
+    for (const role of roles) await stopRole(role, 'SIGKILL');
+  });
+  return (args) => {
+    const role = startRole(args);
+    roles.push(role);
+    return role;
+  };
+}
