@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { cliEntry, repoRoot, runCli } from '../helpers/cli.ts';
+import { startSeedLinkServerProcess } from '../helpers/seedlink/serve-process.ts';
 import { loadRecordFiles } from '../helpers/seedlink/server.ts';
 import { freePort } from '../helpers/seedlink-server.ts';
 import { lcg } from '../stream/marbles.ts';
@@ -23,42 +24,6 @@ const files = ['SYN01', 'SYN02', 'SYN03', 'SYN04'].flatMap((s) =>
 const SPEED = 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface ServerProcess {
-  child: ChildProcess;
-  events: { event: string; at: number }[];
-}
-
-function startServer(port: number, originMs: number): Promise<ServerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/helpers/seedlink/serve.ts'),
-      String(port),
-      String(originMs),
-      String(SPEED),
-      ...files,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const events: ServerProcess['events'] = [];
-  let buffered = '';
-  return new Promise((resolvePromise, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const event = JSON.parse(line);
-        events.push(event);
-        if (event.event === 'listening') resolvePromise({ child, events });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the SeedLink server exited (${code}) before listening`)));
-  });
-}
 
 function startRun(config: string, output: string): ChildProcess {
   return spawn(process.execPath, [...cliEntry, 'run', '--config', config, '--output', output], {
@@ -104,7 +69,7 @@ t.test('killed and restarted at random moments, live picking writes exactly the 
     const name = `${transport} ${protocol}`;
     const port = await freePort();
     const originMs = Date.now() + 2500;
-    let server = await startServer(port, originMs);
+    let server = await startSeedLinkServerProcess(port, originMs, SPEED, files);
     const url = transport === 'tcp' ? `tcp://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/seedlink`;
     const stateFile = join(dir, `${transport}-${protocol}.state.json`);
     const config = join(dir, `${transport}-${protocol}.yaml`);
@@ -136,7 +101,7 @@ t.test('killed and restarted at random moments, live picking writes exactly the 
       } else {
         await kill(server.child);
         await sleep(200 + random() * 800);
-        server = await startServer(port, originMs);
+        server = await startSeedLinkServerProcess(port, originMs, SPEED, files);
         const listening = server.events[0].at;
         const back = server;
         void (async () => {

@@ -1,17 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { readRecordSpan } from '../../src/ingest/seedlink/record-header.ts';
 import { repoRoot, runCli } from '../helpers/cli.ts';
 import { NatsServer, skipUnlessNatsServer } from '../helpers/nats-server.ts';
-import {
-  faultRandom,
-  roleStarter,
-  scaleConfig,
-  stopRole,
-  untilLogged,
-} from '../helpers/scale-out.ts';
+import { faultRandom, roleStarter, scaleConfig, stopRole, untilLogged } from '../helpers/scale-out.ts';
+import { startSeedLinkServerProcess } from '../helpers/seedlink/serve-process.ts';
 import { loadRecordFiles } from '../helpers/seedlink/server.ts';
 import { freePort } from '../helpers/seedlink-server.ts';
 
@@ -30,28 +24,6 @@ const SPEED = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lines = (path: string) =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
-
-function startServer(port: number, originMs: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'test/helpers/seedlink/serve.ts'),
-      String(port),
-      String(originMs),
-      String(SPEED),
-      ...files,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      if (String(chunk).includes('"listening"')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`the SeedLink server exited (${code}) before listening`)));
-  });
-}
 
 t.test(
   'SeedLink into the log, the ingest killed and restarted: the picks are the replay picks',
@@ -95,7 +67,7 @@ t.test(
     await untilLogged(worker, /pick worker started/);
     await untilLogged(ingest, /ingest started/);
     const originMs = Date.now() + 1000;
-    const server = await startServer(port, originMs);
+    const { child: server } = await startSeedLinkServerProcess(port, originMs, SPEED, files);
     t.teardown(() => {
       server.kill('SIGKILL');
     });
