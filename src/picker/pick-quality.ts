@@ -16,7 +16,7 @@ import type { StitchedSegment } from './stitch.ts';
 /** A column of samples by absolute index; `values[0]` is sample `start`. */
 export interface TraceTail {
   start: number;
-  values: number[];
+  values: ArrayLike<number>;
 }
 
 export interface PickQualityState {
@@ -31,23 +31,49 @@ export interface PickQualityState {
 const MARGIN = 1000;
 
 export function createPickQuality(): PickQualityState {
-  return { probs: {}, vertical: { start: 0, values: [] } };
+  return { probs: {}, vertical: { start: 0, values: new Float64Array(0) } };
 }
 
-/** The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it. */
+/**
+ * The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it.
+ * The tail's values are a view of a Float64Array with room after them: new samples go into that room
+ * (no copy of the samples held), and only when it is full do the kept ones move to a new array of
+ * twice `keep`. So the step takes the tail over, as the stitcher's does: append to the returned tail,
+ * not again to the one given.
+ */
 export function appendTail(
   tail: TraceTail,
   start: number,
   column: ArrayLike<number>,
   keep: number,
 ): TraceTail {
-  const end = tail.start + tail.values.length;
-  const base = start > end || tail.values.length === 0 ? { start, values: [] as number[] } : tail;
-  const from = Math.max(0, base.start + base.values.length - start);
-  const values = [...base.values];
-  for (let i = from; i < column.length; i++) values.push(column[i]);
-  const drop = Math.max(0, values.length - keep);
-  return { start: base.start + drop, values: drop > 0 ? values.slice(drop) : values };
+  const held = tail.values.length;
+  const restart = start > tail.start + held || held === 0;
+  const baseStart = restart ? start : tail.start;
+  const baseLength = restart ? 0 : held;
+  const from = Math.max(0, baseStart + baseLength - start);
+  const added = Math.max(0, column.length - from);
+  const total = baseLength + added;
+  const drop = Math.max(0, total - keep);
+  const length = total - drop;
+  const values = tail.values as Float64Array;
+  const room =
+    !restart && values instanceof Float64Array
+      ? values.buffer.byteLength / 8 - (values.byteOffset / 8 + held)
+      : -1;
+  let out: Float64Array;
+  if (room >= added) {
+    const backing = new Float64Array(values.buffer);
+    const at = values.byteOffset / 8;
+    out = backing.subarray(at + drop, at + total);
+  } else {
+    out = new Float64Array(Math.max(2 * keep, length)).subarray(0, length);
+    const keptHeld = Math.max(0, baseLength - drop);
+    for (let i = 0; i < keptHeld; i++) out[i] = values[baseLength - keptHeld + i];
+  }
+  // The new samples land at the end of `out`; the first of them may have been dropped with the oldest.
+  for (let i = Math.max(0, drop - baseLength); i < added; i++) out[baseLength - drop + i] = column[from + i];
+  return { start: baseStart + drop, values: out };
 }
 
 /** The stitched probabilities that became final, per picked phase. */
