@@ -141,7 +141,13 @@ class Child {
 
   static start(name: string, script: string, request: unknown): Child {
     const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(request)], {
-      execArgv: ['--import', 'tsx', '--expose-gc'],
+      // BENCH_CPU_PROF=dir: a V8 CPU profile of each process (and thread) in dir, written at its exit.
+      execArgv: [
+        '--import',
+        'tsx',
+        '--expose-gc',
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ],
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -169,6 +175,18 @@ class Child {
 
   send(message: { op: string }): void {
     if (this.process.connected) this.process.send(message);
+  }
+
+  /** Resolves when the child has exited, or after `timeoutMs`. */
+  async exited(timeoutMs: number): Promise<void> {
+    if (this.exit !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.process.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Ends the child (ours, by its pid) unless it has ended. */
@@ -248,6 +266,8 @@ async function runOnce(stations: number, settings: RealtimeSettings, modelDir: s
     feed.send({ op: 'stop' });
     return { listening, started, done, feedEndMs, result, prerollS };
   } finally {
+    // A profiled child writes its profile as it exits: give it the time.
+    if (process.env.BENCH_CPU_PROF) await Promise.all([pipeline?.exited(20_000), feed.exited(5_000)]);
     pipeline?.kill();
     feed.kill();
   }
@@ -308,7 +328,10 @@ function summarise(
     producedFraction: result.made / expected,
     windows: windows.length,
     latencyS: windows.length
-      ? { ...stats(latencies.map(([, l]) => l)), max: Math.max(...latencies.map(([, l]) => l)) }
+      ? {
+          ...stats(latencies.map(([, l]) => l)),
+          max: latencies.reduce((most, [, l]) => Math.max(most, l), Number.NEGATIVE_INFINITY),
+        }
       : { p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
     batchingWaitS: windows.length
       ? stats(windows.map((w) => s(w.batchedAtMs - w.receivedAtMs)))

@@ -36,44 +36,61 @@ export function createPickQuality(): PickQualityState {
 
 /**
  * The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it.
- * The tail's values are a view of a Float64Array with room after them: new samples go into that room
- * (no copy of the samples held), and only when it is full do the kept ones move to a new array of
- * twice `keep`. So the step takes the tail over, as the stitcher's does: append to the returned tail,
- * not again to the one given.
+ * `column` may be one column of a row-major table: sample i is `column[offset + i * width]`.
+ *
+ * The tail's values are a view of a Float64Array with room after them: new samples go into that room,
+ * and when it is full the kept samples move to the front of the same array (twice `keep` long), so a
+ * station's tail allocates nothing once it has its length. The step thus takes the tail over, as the
+ * stitcher's does: append to the returned tail, not again to the one given.
  */
 export function appendTail(
   tail: TraceTail,
   start: number,
   column: ArrayLike<number>,
   keep: number,
+  width = 1,
+  offset = 0,
 ): TraceTail {
+  const count = Math.ceil((column.length - offset) / width);
   const held = tail.values.length;
   const restart = start > tail.start + held || held === 0;
   const baseStart = restart ? start : tail.start;
   const baseLength = restart ? 0 : held;
   const from = Math.max(0, baseStart + baseLength - start);
-  const added = Math.max(0, column.length - from);
+  const added = Math.max(0, count - from);
   const total = baseLength + added;
   const drop = Math.max(0, total - keep);
   const length = total - drop;
-  const values = tail.values as Float64Array;
-  const room =
-    !restart && values instanceof Float64Array
-      ? values.buffer.byteLength / 8 - (values.byteOffset / 8 + held)
-      : -1;
-  let out: Float64Array;
-  if (room >= added) {
-    const backing = new Float64Array(values.buffer);
-    const at = values.byteOffset / 8;
-    out = backing.subarray(at + drop, at + total);
+  const values = tail.values;
+  const keptHeld = Math.max(0, baseLength - drop);
+  // Sample j of the new tail goes to backing[base + j]: held sample h (if kept) at base + h - drop,
+  // new sample i at base + baseLength - drop + i.
+  let backing: Float64Array;
+  let base = 0;
+  const reusable = !restart && values instanceof Float64Array;
+  const capacity = reusable ? values.buffer.byteLength / 8 : 0;
+  const at = reusable ? values.byteOffset / 8 : 0;
+  if (reusable && at + total <= capacity) {
+    backing = new Float64Array(values.buffer);
+    base = at + drop;
+  } else if (reusable && length <= capacity) {
+    // No room after the samples held: the ones kept move to the front.
+    backing = new Float64Array(values.buffer);
+    backing.copyWithin(0, at + baseLength - keptHeld, at + baseLength);
   } else {
-    out = new Float64Array(Math.max(2 * keep, length)).subarray(0, length);
-    const keptHeld = Math.max(0, baseLength - drop);
-    for (let i = 0; i < keptHeld; i++) out[i] = values[baseLength - keptHeld + i];
+    backing = new Float64Array(Math.max(2 * keep, length));
+    for (let m = 0; m < keptHeld; m++) backing[m] = values[baseLength - keptHeld + m];
   }
-  // The new samples land at the end of `out`; the first of them may have been dropped with the oldest.
-  for (let i = Math.max(0, drop - baseLength); i < added; i++) out[baseLength - drop + i] = column[from + i];
-  return { start: baseStart + drop, values: out };
+  const first = Math.max(0, drop - baseLength);
+  for (
+    let i = first, k = base + baseLength - drop + first, c = offset + (from + first) * width;
+    i < added;
+    i++
+  ) {
+    backing[k++] = column[c];
+    c += width;
+  }
+  return { start: baseStart + drop, values: backing.subarray(base, base + length) };
 }
 
 /** The stitched probabilities that became final, per picked phase. */
@@ -86,14 +103,14 @@ export function observeProbabilities(
   const probs = { ...state.probs };
   const width = classes.length;
   for (const phase of phases) {
-    const k = classes.indexOf(phase);
-    const column = new Float32Array(segment.probs.length / width);
-    for (let i = 0; i < column.length; i++) column[i] = segment.probs[i * width + k];
+    const samples = segment.probs.length / width;
     probs[phase] = appendTail(
       probs[phase] ?? { start: 0, values: [] },
       segment.start,
-      column,
-      column.length + MARGIN,
+      segment.probs,
+      samples + MARGIN,
+      width,
+      classes.indexOf(phase),
     );
   }
   return { ...state, probs };
@@ -107,11 +124,16 @@ export function observeWindow(
   const z = window.components.indexOf('Z');
   if (z < 0) return state;
   const width = window.components.length;
-  const column = new Float32Array(window.length);
-  for (let i = 0; i < window.length; i++) column[i] = window.data[i * width + z];
   return {
     ...state,
-    vertical: appendTail(state.vertical, window.startIndex, column, 2 * column.length + MARGIN),
+    vertical: appendTail(
+      state.vertical,
+      window.startIndex,
+      window.data,
+      2 * window.length + MARGIN,
+      width,
+      z,
+    ),
   };
 }
 

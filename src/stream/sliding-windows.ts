@@ -225,8 +225,15 @@ function trim(s: WindowState): void {
   s.buffer.copyWithin(0, drop * channels, s.bufferLength * channels);
   s.bufferStart = keepFrom;
   s.bufferLength -= drop;
-  s.presence = s.presence.filter(([, b]) => b > keepFrom);
-  s.arrivals = s.arrivals.filter(([b]) => b > keepFrom);
+  // Both lists are in block order, so what ends before keepFrom is a prefix: dropped in place.
+  dropEndedBefore(s.presence, 1, keepFrom);
+  dropEndedBefore(s.arrivals, 0, keepFrom);
+}
+
+function dropEndedBefore(list: number[][], end: number, keepFrom: number): void {
+  let ended = 0;
+  while (ended < list.length && list[ended][end] <= keepFrom) ended++;
+  if (ended > 0) list.splice(0, ended);
 }
 
 /** End of the stream: the open segment ends. */
