@@ -15,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pipelineEngineThreads } from '../src/engine/worker-engine.ts';
 import { PhaseStreamError, UsageError } from '../src/errors.ts';
 import type { ModelCard } from '../src/model/card.ts';
 import { devRecordDir, writeBenchModel } from './archive-builder.ts';
@@ -38,7 +39,7 @@ const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
   --speed X         data seconds per wall second (default 1, real time; see bench/README.md)
   --batch N         windows per batch (default 32)
   --max-wait MS     how long a batch waits to fill (default 500)
-  --threads N       inference threads (default 2)
+  --threads N       inference threads (default: as phasestream run, all cores but one)
   --budget S        wall seconds for the whole bench: a run that would not fit is skipped (default 540)
   --json FILE       also write settings, runs and per-run series as JSON
   --live-edge       run the live-edge lane too (provisional picks; docs/stream.md)
@@ -83,7 +84,7 @@ function parseOptions(argv: string[]) {
       speed: { type: 'string', default: '1' },
       batch: { type: 'string', default: '32' },
       'max-wait': { type: 'string', default: '500' },
-      threads: { type: 'string', default: '2' },
+      threads: { type: 'string', default: String(pipelineEngineThreads()) },
       budget: { type: 'string', default: '540' },
       json: { type: 'string' },
       'live-edge': { type: 'boolean', default: false },
