@@ -31,17 +31,19 @@ export interface PickQualityState {
 const MARGIN = 1000;
 
 export function createPickQuality(): PickQualityState {
-  return { probs: {}, vertical: { start: 0, values: new Float64Array(0) } };
+  return { probs: {}, vertical: { start: 0, values: new Float32Array(0) } };
 }
 
 /**
  * The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it.
  * `column` may be one column of a row-major table: sample i is `column[offset + i * width]`.
  *
- * The tail's values are a view of a Float64Array with room after them: new samples go into that room,
- * and when it is full the kept samples move to the front of the same array (twice `keep` long), so a
- * station's tail allocates nothing once it has its length. The step thus takes the tail over, as the
- * stitcher's does: append to the returned tail, not again to the one given.
+ * The tail's values are a view of a Float32Array (what the picker keeps is float32: stitched
+ * probabilities, normalized windows) with room after them: new samples go into that room, and when it
+ * is full the kept samples move to the front of the same array (twice `keep` long), so a station's
+ * tail allocates nothing once it has its length and touches little memory per window (thousands of
+ * stations' tails do not stay in cache). The step thus takes the tail over, as the stitcher's does:
+ * append to the returned tail, not again to the one given.
  */
 export function appendTail(
   tail: TraceTail,
@@ -65,20 +67,20 @@ export function appendTail(
   const keptHeld = Math.max(0, baseLength - drop);
   // Sample j of the new tail goes to backing[base + j]: held sample h (if kept) at base + h - drop,
   // new sample i at base + baseLength - drop + i.
-  let backing: Float64Array;
+  let backing: Float32Array;
   let base = 0;
-  const reusable = !restart && values instanceof Float64Array;
-  const capacity = reusable ? values.buffer.byteLength / 8 : 0;
-  const at = reusable ? values.byteOffset / 8 : 0;
+  const reusable = !restart && values instanceof Float32Array;
+  const capacity = reusable ? values.buffer.byteLength / 4 : 0;
+  const at = reusable ? values.byteOffset / 4 : 0;
   if (reusable && at + total <= capacity) {
-    backing = new Float64Array(values.buffer);
+    backing = new Float32Array(values.buffer);
     base = at + drop;
   } else if (reusable && length <= capacity) {
     // No room after the samples held: the ones kept move to the front.
-    backing = new Float64Array(values.buffer);
+    backing = new Float32Array(values.buffer);
     backing.copyWithin(0, at + baseLength - keptHeld, at + baseLength);
   } else {
-    backing = new Float64Array(Math.max(2 * keep, length));
+    backing = new Float32Array(Math.max(2 * keep, length));
     for (let m = 0; m < keptHeld; m++) backing[m] = values[baseLength - keptHeld + m];
   }
   const first = Math.max(0, drop - baseLength);
