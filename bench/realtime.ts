@@ -19,6 +19,7 @@ import { pipelineEngineThreads } from '../src/engine/worker-engine.ts';
 import { PhaseStreamError, UsageError } from '../src/errors.ts';
 import type { ModelCard } from '../src/model/card.ts';
 import { devRecordDir, writeBenchModel } from './archive-builder.ts';
+import { parallelCapacity } from './parallel-capacity.ts';
 import {
   expectedWindows,
   figure,
@@ -217,6 +218,8 @@ interface RunSummary {
   edge?: { windowsPerS: number; provisional: number; delayS?: { p50: number; p90: number; p99: number } };
   feedLatenessMs: { p50: number; p99: number; max: number };
   pipelineCores: number;
+  /** The pipeline process's CPU (inference included) per window through the network, ms. */
+  cpuMsPerWindow: number;
   /** Event loop busy, and in engine.run, as shares of the pipeline's wall time. */
   loopBusy: number;
   inferenceShare: number;
@@ -362,6 +365,7 @@ function summarise(
     }),
     feedLatenessMs: done.latenessMs,
     pipelineCores: result.cpuSeconds / pipelineSeconds,
+    cpuMsPerWindow: (1000 * result.cpuSeconds) / Math.max(1, windows.length),
     loopBusy: result.loopBusy,
     inferenceShare: result.inferenceS / pipelineSeconds,
     feedCores: done.cpuSeconds / feedSeconds,
@@ -388,6 +392,7 @@ function tables(runs: RunSummary[]): string {
       'backlog max',
       'feed late p99 ms',
       'CPU cores',
+      'CPU ms/window',
       'loop busy',
       'RSS MB',
       'live MB/station',
@@ -407,6 +412,7 @@ function tables(runs: RunSummary[]): string {
       String(r.backlogMax),
       figure(r.feedLatenessMs.p99),
       `${figure(r.pipelineCores)}+${figure(r.feedCores)}`,
+      figure(r.cpuMsPerWindow),
       `${(100 * r.loopBusy).toFixed(0)} % (${(100 * r.inferenceShare).toFixed(0)} %)`,
       figure(r.pipelineRssMb),
       r.liveMbPerStation.toFixed(3),
@@ -468,6 +474,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const benchStarted = performance.now();
   const loadBefore = loadavg()[0];
+  const capacityBefore = await parallelCapacity();
   const work = await mkdtemp(join(tmpdir(), 'phasestream-realtime-bench-'));
   const runs: RunSummary[] = [];
   const notes: string[] = [];
@@ -516,6 +523,7 @@ async function main(argv: string[]): Promise<void> {
       if (!summary.verdict.sustained && !settings.all) break;
     }
     const loadAfter = loadavg()[0];
+    const capacityAfter = await parallelCapacity();
     const kept = runs.filter((r) => r.verdict.sustained).map((r) => r.stations);
     const failed = runs.find((r) => !r.verdict.sustained);
     notes.unshift(
@@ -532,7 +540,17 @@ async function main(argv: string[]): Promise<void> {
       'CPU cores: pipeline process (its inference thread included) + feed process, CPU seconds over wall ' +
         "seconds; loop busy: the pipeline's event loop utilization, all of it outside inference (the engine " +
         'runs in a thread of its own, src/engine/worker-engine.ts), in brackets the share of wall time a batch ' +
-        'was in the inference thread (queued or running)',
+        "was in the inference thread (queued or running); CPU ms/window: the pipeline process's CPU " +
+        'seconds (inference included) per window through the network',
+      `two threads of arithmetic at once ran at ${capacityBefore.toFixed(2)}x the rate of one before the runs ` +
+        `and ${capacityAfter.toFixed(2)}x after (2.00: two free cores; bench/parallel-capacity.ts)`,
+      ...runs.map(
+        (r) =>
+          `${r.stations} stations: at ${figure(r.cpuMsPerWindow)} ms of CPU per window and ` +
+          `${figure((1000 * r.feedCores) / r.stations)} ms/s of feed per station, two free cores would carry ` +
+          `about ${figure(Math.floor(2 / (r.cpuMsPerWindow / 1000 / settings.strideS + r.feedCores / r.stations)))} ` +
+          `stations at a ${settings.strideS} s stride (an extrapolation from CPU time, not a run)`,
+      ),
     );
     if (settings.speed !== 1) {
       notes.push(
