@@ -14,6 +14,7 @@
  */
 
 import { UsageError } from '../src/errors.ts';
+import { writeV2StartTime, writeV2Station } from '../src/ingest/mseed/encode.ts';
 import { encodeMseed } from '../src/ingest/mseed/index.ts';
 import { yearDayFromEpochUs } from '../src/ingest/mseed/time.ts';
 import { readRecordSpan } from '../src/ingest/seedlink/record-header.ts';
@@ -73,17 +74,9 @@ const RECORD_BYTES = 512;
  */
 function restamp(source: Uint8Array, target: Uint8Array, station: string, startUs: number): void {
   target.set(source);
-  for (let i = 0; i < 5; i++) target[8 + i] = i < station.length ? station.charCodeAt(i) : 0x20;
-  const littleEndian = source[53] === 0;
+  writeV2Station(target, station);
   const view = new DataView(target.buffer, target.byteOffset, RECORD_BYTES);
-  const time = yearDayFromEpochUs(startUs);
-  view.setUint16(20, time.year, littleEndian);
-  view.setUint16(22, time.dayOfYear, littleEndian);
-  target[24] = time.hour;
-  target[25] = time.minute;
-  target[26] = time.second;
-  view.setUint16(28, Math.floor(time.microsecond / 100), littleEndian);
-  view.setInt8(61, time.microsecond % 100);
+  writeV2StartTime(target, view, yearDayFromEpochUs(startUs), source[53] === 0);
 }
 
 function build(request: FeedRequest, dev: Awaited<ReturnType<typeof loadDevRecord>>) {
