@@ -15,9 +15,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pipelineEngineThreads } from '../src/engine/worker-engine.ts';
 import { PhaseStreamError, UsageError } from '../src/errors.ts';
 import type { ModelCard } from '../src/model/card.ts';
 import { devRecordDir, writeBenchModel } from './archive-builder.ts';
+import { parallelCapacity } from './parallel-capacity.ts';
 import {
   expectedWindows,
   figure,
@@ -38,7 +40,7 @@ const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
   --speed X         data seconds per wall second (default 1, real time; see bench/README.md)
   --batch N         windows per batch (default 32)
   --max-wait MS     how long a batch waits to fill (default 500)
-  --threads N       inference threads (default 2)
+  --threads N       inference threads (default: as phasestream run, all cores but one)
   --budget S        wall seconds for the whole bench: a run that would not fit is skipped (default 540)
   --json FILE       also write settings, runs and per-run series as JSON
   --live-edge       run the live-edge lane too (provisional picks; docs/stream.md)
@@ -83,7 +85,7 @@ function parseOptions(argv: string[]) {
       speed: { type: 'string', default: '1' },
       batch: { type: 'string', default: '32' },
       'max-wait': { type: 'string', default: '500' },
-      threads: { type: 'string', default: '2' },
+      threads: { type: 'string', default: String(pipelineEngineThreads()) },
       budget: { type: 'string', default: '540' },
       json: { type: 'string' },
       'live-edge': { type: 'boolean', default: false },
@@ -141,7 +143,13 @@ class Child {
 
   static start(name: string, script: string, request: unknown): Child {
     const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(request)], {
-      execArgv: ['--import', 'tsx', '--expose-gc'],
+      // BENCH_CPU_PROF=dir: a V8 CPU profile of each process (and thread) in dir, written at its exit.
+      execArgv: [
+        '--import',
+        'tsx',
+        '--expose-gc',
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ],
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -171,6 +179,18 @@ class Child {
     if (this.process.connected) this.process.send(message);
   }
 
+  /** Resolves when the child has exited, or after `timeoutMs`. */
+  async exited(timeoutMs: number): Promise<void> {
+    if (this.exit !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.process.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Ends the child (ours, by its pid) unless it has ended. */
   kill(): void {
     if (this.exit === undefined) this.process.kill();
@@ -198,6 +218,8 @@ interface RunSummary {
   edge?: { windowsPerS: number; provisional: number; delayS?: { p50: number; p90: number; p99: number } };
   feedLatenessMs: { p50: number; p99: number; max: number };
   pipelineCores: number;
+  /** The pipeline process's CPU (inference included) per window through the network, ms. */
+  cpuMsPerWindow: number;
   /** Event loop busy, and in engine.run, as shares of the pipeline's wall time. */
   loopBusy: number;
   inferenceShare: number;
@@ -248,6 +270,8 @@ async function runOnce(stations: number, settings: RealtimeSettings, modelDir: s
     feed.send({ op: 'stop' });
     return { listening, started, done, feedEndMs, result, prerollS };
   } finally {
+    // A profiled child writes its profile as it exits: give it the time.
+    if (process.env.BENCH_CPU_PROF) await Promise.all([pipeline?.exited(20_000), feed.exited(5_000)]);
     pipeline?.kill();
     feed.kill();
   }
@@ -308,7 +332,10 @@ function summarise(
     producedFraction: result.made / expected,
     windows: windows.length,
     latencyS: windows.length
-      ? { ...stats(latencies.map(([, l]) => l)), max: Math.max(...latencies.map(([, l]) => l)) }
+      ? {
+          ...stats(latencies.map(([, l]) => l)),
+          max: latencies.reduce((most, [, l]) => Math.max(most, l), Number.NEGATIVE_INFINITY),
+        }
       : { p50: Number.NaN, p99: Number.NaN, max: Number.NaN },
     batchingWaitS: windows.length
       ? stats(windows.map((w) => s(w.batchedAtMs - w.receivedAtMs)))
@@ -338,6 +365,7 @@ function summarise(
     }),
     feedLatenessMs: done.latenessMs,
     pipelineCores: result.cpuSeconds / pipelineSeconds,
+    cpuMsPerWindow: (1000 * result.cpuSeconds) / Math.max(1, windows.length),
     loopBusy: result.loopBusy,
     inferenceShare: result.inferenceS / pipelineSeconds,
     feedCores: done.cpuSeconds / feedSeconds,
@@ -364,6 +392,7 @@ function tables(runs: RunSummary[]): string {
       'backlog max',
       'feed late p99 ms',
       'CPU cores',
+      'CPU ms/window',
       'loop busy',
       'RSS MB',
       'live MB/station',
@@ -383,6 +412,7 @@ function tables(runs: RunSummary[]): string {
       String(r.backlogMax),
       figure(r.feedLatenessMs.p99),
       `${figure(r.pipelineCores)}+${figure(r.feedCores)}`,
+      figure(r.cpuMsPerWindow),
       `${(100 * r.loopBusy).toFixed(0)} % (${(100 * r.inferenceShare).toFixed(0)} %)`,
       figure(r.pipelineRssMb),
       r.liveMbPerStation.toFixed(3),
@@ -444,6 +474,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const benchStarted = performance.now();
   const loadBefore = loadavg()[0];
+  const capacityBefore = await parallelCapacity();
   const work = await mkdtemp(join(tmpdir(), 'phasestream-realtime-bench-'));
   const runs: RunSummary[] = [];
   const notes: string[] = [];
@@ -492,6 +523,7 @@ async function main(argv: string[]): Promise<void> {
       if (!summary.verdict.sustained && !settings.all) break;
     }
     const loadAfter = loadavg()[0];
+    const capacityAfter = await parallelCapacity();
     const kept = runs.filter((r) => r.verdict.sustained).map((r) => r.stations);
     const failed = runs.find((r) => !r.verdict.sustained);
     notes.unshift(
@@ -508,7 +540,17 @@ async function main(argv: string[]): Promise<void> {
       'CPU cores: pipeline process (its inference thread included) + feed process, CPU seconds over wall ' +
         "seconds; loop busy: the pipeline's event loop utilization, all of it outside inference (the engine " +
         'runs in a thread of its own, src/engine/worker-engine.ts), in brackets the share of wall time a batch ' +
-        'was in the inference thread (queued or running)',
+        "was in the inference thread (queued or running); CPU ms/window: the pipeline process's CPU " +
+        'seconds (inference included) per window through the network',
+      `two threads of arithmetic at once ran at ${capacityBefore.toFixed(2)}x the rate of one before the runs ` +
+        `and ${capacityAfter.toFixed(2)}x after (2.00: two free cores; bench/parallel-capacity.ts)`,
+      ...runs.map(
+        (r) =>
+          `${r.stations} stations: at ${figure(r.cpuMsPerWindow)} ms of CPU per window and ` +
+          `${figure((1000 * r.feedCores) / r.stations)} ms/s of feed per station, two free cores would carry ` +
+          `about ${figure(Math.floor(2 / (r.cpuMsPerWindow / 1000 / settings.strideS + r.feedCores / r.stations)))} ` +
+          `stations at a ${settings.strideS} s stride (an extrapolation from CPU time, not a run)`,
+      ),
     );
     if (settings.speed !== 1) {
       notes.push(

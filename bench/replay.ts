@@ -4,7 +4,7 @@
  * picks made and the peak memory of each run. The archive is built in a temporary directory from the
  * dev record (bench/archive-builder.ts). See bench/README.md.
  *
- *   node --import tsx bench/replay.ts [--stations 1,4,16] [--days D] [--stride 15] [--threads 2]
+ *   node --import tsx bench/replay.ts [--stations 1,4,16] [--days D] [--stride 15] [--threads 1,2]
  *     [--modes cli,pipeline] [--keep] [--json out.json]
  */
 import { fork, spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
 import { PhaseStreamError, UsageError } from '../src/errors.ts';
 import { isoFromEpochUs } from '../src/ingest/mseed/index.ts';
 import { buildSdsArchive, devRecordDir, loadDevRecord, writeBenchModel } from './archive-builder.ts';
+import { parallelCapacity } from './parallel-capacity.ts';
 import { figure, parseTimeVerbose, stationDaysPerMinute, textTable } from './pipeline-measure.ts';
 import type { ReplayWorkerRequest, ReplayWorkerResult } from './replay-worker.ts';
 
@@ -26,7 +27,8 @@ const USAGE = `Usage: node --import tsx bench/replay.ts [options]
   --stations LIST   station counts to replay, one run each (default 1,4,16)
   --days D          span of the archive in days (default: the dev record's 2.6 h; longer spans tile it)
   --stride S        seconds between window starts (default 15, the config's default)
-  --threads N       inference threads (default 2)
+  --threads LIST    onnxruntime intra-op threads, one set of runs (inference alone, cli, pipeline)
+                    each (default 1,2)
   --engine E        onnxruntime (default) or tfjs; a slow one (tfjs --backend cpu) shows what the
                     archive source's missing backpressure does when inference is the bottleneck
   --backend B       tfjs backend (default auto)
@@ -44,7 +46,7 @@ interface ReplaySettings {
   stations: number[];
   durationS?: number;
   strideS: number;
-  threads: number;
+  threads: number[];
   engine: 'onnxruntime' | 'tfjs';
   backend: TfjsBackendName | 'auto';
   modes: ('cli' | 'pipeline')[];
@@ -73,7 +75,7 @@ function parseOptions(argv: string[]) {
       stations: { type: 'string', default: '1,4,16' },
       days: { type: 'string' },
       stride: { type: 'string', default: '15' },
-      threads: { type: 'string', default: '2' },
+      threads: { type: 'string', default: '1,2' },
       engine: { type: 'string', default: 'onnxruntime' },
       backend: { type: 'string', default: 'auto' },
       modes: { type: 'string', default: 'cli,pipeline' },
@@ -109,7 +111,7 @@ function parseSettings(argv: string[]): ReplaySettings | 'help' {
     backend: values.backend as ReplaySettings['backend'],
     ...(values.days === undefined ? {} : { durationS: positiveList('days', values.days, false)[0] * 86_400 }),
     strideS: positiveList('stride', values.stride, false)[0],
-    threads: positiveList('threads', values.threads, true)[0],
+    threads: positiveList('threads', values.threads, true),
     modes: modes as ReplaySettings['modes'],
     keep: values.keep,
     ...(values.json === undefined ? {} : { json: values.json }),
@@ -156,6 +158,7 @@ async function runCli(
     endUs: number;
     modelDir: string;
     picksFile: string;
+    threads: number;
   },
   settings: ReplaySettings,
 ): Promise<CliResult> {
@@ -175,7 +178,7 @@ async function runCli(
     '--backend',
     settings.backend,
     '--threads',
-    String(settings.threads),
+    String(args.threads),
     '--stride',
     String(settings.strideS),
     '--output',
@@ -214,6 +217,8 @@ async function runCli(
 
 interface RunRow {
   stations: number;
+  /** onnxruntime intra-op threads of the run (none for decode). */
+  threads?: number;
   stationDays: number;
   mode: 'decode' | 'cli' | 'pipeline' | 'inference alone';
   seconds: number;
@@ -234,6 +239,7 @@ function tableOf(rows: RunRow[]): string {
     [
       'stations',
       'station-days',
+      'threads',
       'mode',
       'seconds',
       'station-days/min',
@@ -247,6 +253,7 @@ function tableOf(rows: RunRow[]): string {
     rows.map((r) => [
       String(r.stations),
       r.stationDays.toFixed(3),
+      r.threads === undefined ? '-' : String(r.threads),
       r.mode,
       figure(r.seconds),
       figure(r.stationDaysPerMin),
@@ -267,9 +274,13 @@ function tableOf(rows: RunRow[]): string {
  */
 function memoryNotes(rows: RunRow[]): string[] {
   const notes: string[] = [];
+  // Against the station count, at the first thread count.
+  const threads = rows.find((r) => r.threads !== undefined)?.threads;
   for (const mode of ['decode', 'cli', 'pipeline'] as const) {
-    const runs = rows.filter((r) => r.mode === mode && r.maxRssMb !== undefined);
-    if (runs.length < 2) continue;
+    const runs = rows.filter(
+      (r) => r.mode === mode && r.maxRssMb !== undefined && (mode === 'decode' || r.threads === threads),
+    );
+    if (runs.length < 2 || runs.at(-1)!.stations === runs[0].stations) continue;
     const first = runs[0];
     const last = runs.at(-1)!;
     const perStation = (last.maxRssMb! - first.maxRssMb!) / (last.stations - first.stations);
@@ -282,10 +293,10 @@ function memoryNotes(rows: RunRow[]): string[] {
     const queued = r.peakQueuedWindows!;
     notes.push(
       queued > 0.5 * r.windows!
-        ? `pipeline, ${r.stations} station(s): up to ${queued} of its ${r.windows} windows waited for the ` +
+        ? `pipeline, ${r.stations} station(s), ${r.threads} thread(s): up to ${queued} of its ${r.windows} windows waited for the ` +
             'network at once: the reader ran ahead of the picker (no backpressure) and memory grows with ' +
             'stations x duration.'
-        : `pipeline, ${r.stations} station(s): at most ${queued} of ${r.windows} windows waited for the network: ` +
+        : `pipeline, ${r.stations} station(s), ${r.threads} thread(s): at most ${queued} of ${r.windows} windows waited for the network: ` +
             'the reader did not run ahead of the picker in this run.',
     );
   }
@@ -304,6 +315,7 @@ async function main(argv: string[]): Promise<void> {
     });
   }
   const loadBefore = loadavg()[0];
+  const capacityBefore = await parallelCapacity();
   const work = await mkdtemp(join(tmpdir(), 'phasestream-replay-bench-'));
   try {
     const dev = await loadDevRecord();
@@ -345,81 +357,93 @@ async function main(argv: string[]): Promise<void> {
         ofDecodeRate: 1,
         maxRssMb: decode.maxRssMb,
       });
-      const engineRequest = {
-        modelDir: model.dir,
-        threads: settings.threads,
-        engine: settings.engine,
-        backend: settings.backend,
-        strideS: settings.strideS,
-      };
-      process.stderr.write(`bench: ${stations} station(s): inference alone\n`);
-      const alone = await runWorker({ ...request, ...engineRequest, mode: 'inference' });
-      workerRuns.push(alone);
-      rows.push({
-        stations,
-        stationDays,
-        mode: 'inference alone',
-        seconds: alone.inferenceS!,
-        ofInference: 1,
-        stationDaysPerMin: stationDaysPerMinute(stations, durationS, alone.inferenceS!),
-        ofDecodeRate: stationDaysPerMinute(stations, durationS, alone.inferenceS!) / decodeRate,
-        windows: alone.windows,
-      });
-      for (const mode of settings.modes) {
-        process.stderr.write(`bench: ${stations} station(s): ${mode}\n`);
-        if (mode === 'cli') {
-          const cli = await runCli(
-            {
-              ...request,
-              stations: selection,
-              modelDir: model.dir,
-              picksFile: join(work, `picks-${stations}.jsonl`),
-            },
-            settings,
-          );
-          const rate = stationDaysPerMinute(stations, durationS, cli.seconds);
-          rows.push({
-            stations,
-            stationDays,
-            mode,
-            seconds: cli.seconds,
-            ofInference: cli.seconds / alone.inferenceS!,
-            stationDaysPerMin: rate,
-            ofDecodeRate: rate / decodeRate,
-            picks: cli.picks,
-            ...(cli.maxRssMb === undefined ? {} : { maxRssMb: cli.maxRssMb }),
-          });
-        } else {
-          const result = await runWorker({ ...request, ...engineRequest, mode: 'pipeline' });
-          workerRuns.push(result);
-          const rate = stationDaysPerMinute(stations, durationS, result.seconds);
-          rows.push({
-            stations,
-            stationDays,
-            mode,
-            seconds: result.seconds,
-            ofInference: result.seconds / alone.inferenceS!,
-            stationDaysPerMin: rate,
-            ofDecodeRate: rate / decodeRate,
-            picks: result.picks,
-            windows: result.windows,
-            inferenceFraction: result.inferenceS! / result.seconds,
-            maxRssMb: result.maxRssMb,
-            peakQueuedWindows: result.peakQueuedWindows,
-          });
+      for (const threads of settings.threads) {
+        const engineRequest = {
+          modelDir: model.dir,
+          threads,
+          engine: settings.engine,
+          backend: settings.backend,
+          strideS: settings.strideS,
+        };
+        process.stderr.write(`bench: ${stations} station(s), ${threads} thread(s): inference alone\n`);
+        const alone = await runWorker({ ...request, ...engineRequest, mode: 'inference' });
+        workerRuns.push(alone);
+        rows.push({
+          stations,
+          threads,
+          stationDays,
+          mode: 'inference alone',
+          seconds: alone.inferenceS!,
+          ofInference: 1,
+          stationDaysPerMin: stationDaysPerMinute(stations, durationS, alone.inferenceS!),
+          ofDecodeRate: stationDaysPerMinute(stations, durationS, alone.inferenceS!) / decodeRate,
+          windows: alone.windows,
+        });
+        for (const mode of settings.modes) {
+          process.stderr.write(`bench: ${stations} station(s), ${threads} thread(s): ${mode}\n`);
+          if (mode === 'cli') {
+            const cli = await runCli(
+              {
+                ...request,
+                stations: selection,
+                modelDir: model.dir,
+                picksFile: join(work, `picks-${stations}-${threads}.jsonl`),
+                threads,
+              },
+              settings,
+            );
+            const rate = stationDaysPerMinute(stations, durationS, cli.seconds);
+            rows.push({
+              stations,
+              threads,
+              stationDays,
+              mode,
+              seconds: cli.seconds,
+              ofInference: cli.seconds / alone.inferenceS!,
+              stationDaysPerMin: rate,
+              ofDecodeRate: rate / decodeRate,
+              picks: cli.picks,
+              ...(cli.maxRssMb === undefined ? {} : { maxRssMb: cli.maxRssMb }),
+            });
+          } else {
+            const result = await runWorker({ ...request, ...engineRequest, mode: 'pipeline' });
+            workerRuns.push(result);
+            const rate = stationDaysPerMinute(stations, durationS, result.seconds);
+            rows.push({
+              stations,
+              threads,
+              stationDays,
+              mode,
+              seconds: result.seconds,
+              ofInference: result.seconds / alone.inferenceS!,
+              stationDaysPerMin: rate,
+              ofDecodeRate: rate / decodeRate,
+              picks: result.picks,
+              windows: result.windows,
+              inferenceFraction: result.inferenceS! / result.seconds,
+              maxRssMb: result.maxRssMb,
+              peakQueuedWindows: result.peakQueuedWindows,
+            });
+          }
         }
       }
     }
     const loadAfter = loadavg()[0];
+    const capacityAfter = await parallelCapacity();
     const notes = [
+      `two threads of arithmetic at once ran at ${capacityBefore.toFixed(2)}x the rate of one before the runs and ` +
+        `${capacityAfter.toFixed(2)}x after (2.00: two free cores; bench/parallel-capacity.ts)`,
       `archive: ${archive.files} day files, ${(archive.bytes / 1e6).toFixed(1)} MB of 512-byte Steim2 records, ` +
         `${(durationS / 3600).toFixed(2)} h per station from ${isoFromEpochUs(archive.startUs)}, ` +
         `built in ${buildSeconds.toFixed(1)} s`,
       `model: ${model.weights === 'original' ? 'the original PhaseNet weights' : 'random weights (picks mean nothing)'}; ` +
-        `${settings.engine === 'tfjs' ? `tfjs (${settings.backend})` : 'onnxruntime'}, ${settings.threads} threads, stride ${settings.strideS} s, batches of 32 (500 ms wait)`,
+        `${settings.engine === 'tfjs' ? `tfjs (${settings.backend})` : 'onnxruntime'}, stride ${settings.strideS} s, batches of 32 (500 ms wait)`,
       'seconds: cli = the replay as the CLI logs it (engine start-up excluded); pipeline and decode = ' +
         'subscription to completion in a worker process; inference alone = the summed engine.run time of ' +
-        "the pipeline's own batches, made beforehand and run one after the other with nothing else running",
+        "the pipeline's own batches (made beforehand into a scratch file: decode, stationWindows, batchWindows), " +
+        'run one after the other, each awaited before the next is posted, with nothing else running, by the same ' +
+        'engine (its own thread, src/engine/worker-engine.ts) on the same number of intra-op threads as the rows ' +
+        'of its `threads` below: the network with the pipeline taken away',
       ...memoryNotes(rows),
     ];
     const out = process.stdout;

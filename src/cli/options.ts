@@ -23,7 +23,11 @@ export function addEngineOptions(command: Command): Command {
         'onnxruntime: cpu, webgpu (a Vulkan, Metal or D3D12 GPU driver), or auto: webgpu where a GPU adapter exists (default auto)',
       ).choices(['auto', 'cpu', 'webgpu']),
     )
-    .option('--threads <n>', 'CPU threads for inference (default: all cores)', positiveInteger('--threads'));
+    .option(
+      '--threads <n>',
+      'CPU threads for inference (default: all cores; replay and run: all but one, for the pipeline)',
+      positiveInteger('--threads'),
+    );
 }
 
 export function engineOptionsFrom(opts: {

@@ -14,6 +14,8 @@ export interface InferenceEngine {
   readonly device?: 'cpu' | 'gpu';
   /**
    * @param input normalized windows, row-major [batch, length, inChannels] in the card's component order
+   * @param options.transferInput the caller gives the input up: an engine in another thread takes its
+   *          buffer instead of a copy (the array is then empty); others ignore it
    * @returns probabilities [batch, length, classes] in the card's class order, and the logits
    *          (pre-softmax) when `withLogits` is set
    */
@@ -21,7 +23,7 @@ export interface InferenceEngine {
     input: Float32Array,
     batch: number,
     length: number,
-    options?: { withLogits?: boolean },
+    options?: { withLogits?: boolean; transferInput?: boolean },
   ): Promise<{ probs: Float32Array; logits?: Float32Array }>;
   dispose(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
 import type { LoadedModel } from '../model/card.ts';
@@ -61,7 +62,7 @@ function revive(error: SerializedError): Error {
 
 /** The side of a port (a Worker, or a MessagePort from `connect`) that the client needs. */
 interface Endpoint {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
   on(event: 'message', listener: (reply: WorkerEngineReply) => void): unknown;
 }
 
@@ -107,14 +108,17 @@ class EngineClient implements InferenceEngine {
     input: Float32Array,
     batch: number,
     length: number,
-    options: { withLogits?: boolean } = {},
+    options: { withLogits?: boolean; transferInput?: boolean } = {},
   ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
     checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
     const id = this.nextId++;
     const request: RunRequest = { id, input, batch, length, withLogits: options.withLogits === true };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.endpoint.postMessage(request);
+      // A whole buffer given up moves to the engine thread instead of being copied (1 MB a batch).
+      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
+      if (options.transferInput && whole) this.endpoint.postMessage(request, [input.buffer as ArrayBuffer]);
+      else this.endpoint.postMessage(request);
     });
   }
 
@@ -167,14 +171,27 @@ export function engineOverPort(
 }
 
 /**
- * `createEngine(model, options)` run in a worker thread of its own (see above). Errors of the engine's
- * creation (no onnxruntime, a bad model) come back as the same typed errors.
+ * Intra-op threads of an engine that runs beside a pipeline, unless set: every core but one, which
+ * the pipeline's own thread (decoding, operators, picker, sinks) keeps. Measured with bench/replay.ts
+ * (a station-day, 2 cores): onnxruntime on both cores made the replay 2.3x slower than on one (12.3
+ * against 5.4 s), because its threads meet at a barrier after every operator and wait there whenever
+ * the pipeline (or any other process) holds the other core; and on a shared machine even its
+ * inference alone was slower on two (8.4 against 3.6 s).
+ */
+export function pipelineEngineThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+/**
+ * `createEngine(model, options)` run in a worker thread of its own (see above), on
+ * {@link pipelineEngineThreads} unless `options.threads` says. Errors of the engine's creation (no
+ * onnxruntime, a bad model) come back as the same typed errors.
  */
 export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<WorkerEngine> {
   const data: WorkerEngineData = {
     entry: workerEntry('worker-engine-thread', import.meta.url),
     model,
-    options,
+    options: { ...options, threads: options.threads ?? pipelineEngineThreads() },
   };
   const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
     workerData: data,

@@ -55,11 +55,14 @@ export function createPeakTracker(options: {
 /**
  * Adds the samples `values` starting at absolute index `start`. A start that does not follow the last
  * sample begins a new segment (after a gap): the old one is closed first, as detect_peaks would end it.
+ * `values` may be one column of a row-major table: sample i is `values[offset + i * width]`.
  */
 export function pushSamples(
   state: PeakTrackerState,
   start: number,
   values: ArrayLike<number>,
+  width = 1,
+  offset = 0,
 ): PeakTrackerResult {
   const closed = state.next !== null && start !== state.next ? closeAll(state) : { state, peaks: [] };
   let { last } = closed.state;
@@ -71,8 +74,9 @@ export function pushSamples(
   let seen = last.length;
   let before = seen === 2 ? last[0] : 0;
   let x = seen === 0 ? 0 : last[seen - 1];
-  for (let i = 0; i < values.length; i++) {
-    const after = values[i];
+  const count = Math.ceil((values.length - offset) / width);
+  for (let i = 0; i < count; i++) {
+    const after = values[offset + i * width];
     // detect_peaks' rising edge: up into the sample, then flat or down; a plateau counts at its first sample.
     if (
       seen === 2 &&
@@ -89,7 +93,7 @@ export function pushSamples(
     if (seen < 2) seen++;
   }
   const window = seen === 2 ? [before, x] : seen === 1 ? [x] : [];
-  const next = start + values.length;
+  const next = start + count;
   const tracked: PeakTrackerState = { ...state, next, last: window, indices, heights };
   const final = closeClusters(tracked, next - 1);
   return { state: final.state, peaks: [...closed.peaks, ...final.peaks] };

@@ -105,9 +105,7 @@ function track(state: PhasePickerState, finished: StitchedSegment | null, flush:
     let next = tracker;
     if (finished) {
       const k = state.classes.indexOf(phase);
-      const column = new Float32Array(finished.probs.length / classes);
-      for (let i = 0; i < column.length; i++) column[i] = finished.probs[i * classes + k];
-      const result = pushSamples(next, finished.start, column);
+      const result = pushSamples(next, finished.start, finished.probs, classes, k);
       next = result.state;
       peaks.push(...result.peaks.map((p) => ({ phase, sample: p.index, probability: p.height })));
     }

@@ -103,7 +103,7 @@ export function pickPhases(
         const input = new Float32Array(same.length * length * channels);
         for (const [i, w] of same.entries()) input.set(w.data, i * length * channels);
         const started = performance.now();
-        const { probs } = await engine.run(input, same.length, length);
+        const { probs } = await engine.run(input, same.length, length, { transferInput: true });
         options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
         const size = length * engine.card.classes.length;
         for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * size, (i + 1) * size));

@@ -16,7 +16,7 @@ import type { StitchedSegment } from './stitch.ts';
 /** A column of samples by absolute index; `values[0]` is sample `start`. */
 export interface TraceTail {
   start: number;
-  values: number[];
+  values: ArrayLike<number>;
 }
 
 export interface PickQualityState {
@@ -31,23 +31,68 @@ export interface PickQualityState {
 const MARGIN = 1000;
 
 export function createPickQuality(): PickQualityState {
-  return { probs: {}, vertical: { start: 0, values: [] } };
+  return { probs: {}, vertical: { start: 0, values: new Float32Array(0) } };
 }
 
-/** The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it. */
+/**
+ * The tail with `column` (starting at `start`) appended: only samples past its end; a gap restarts it.
+ * `column` may be one column of a row-major table: sample i is `column[offset + i * width]`.
+ *
+ * The tail's values are a view of a Float32Array (what the picker keeps is float32: stitched
+ * probabilities, normalized windows) with room after them: new samples go into that room, and when it
+ * is full the kept samples move to the front of the same array (twice `keep` long), so a station's
+ * tail allocates nothing once it has its length and touches little memory per window (thousands of
+ * stations' tails do not stay in cache). The step thus takes the tail over, as the stitcher's does:
+ * append to the returned tail, not again to the one given.
+ */
 export function appendTail(
   tail: TraceTail,
   start: number,
   column: ArrayLike<number>,
   keep: number,
+  width = 1,
+  offset = 0,
 ): TraceTail {
-  const end = tail.start + tail.values.length;
-  const base = start > end || tail.values.length === 0 ? { start, values: [] as number[] } : tail;
-  const from = Math.max(0, base.start + base.values.length - start);
-  const values = [...base.values];
-  for (let i = from; i < column.length; i++) values.push(column[i]);
-  const drop = Math.max(0, values.length - keep);
-  return { start: base.start + drop, values: drop > 0 ? values.slice(drop) : values };
+  const count = Math.ceil((column.length - offset) / width);
+  const held = tail.values.length;
+  const restart = start > tail.start + held || held === 0;
+  const baseStart = restart ? start : tail.start;
+  const baseLength = restart ? 0 : held;
+  const from = Math.max(0, baseStart + baseLength - start);
+  const added = Math.max(0, count - from);
+  const total = baseLength + added;
+  const drop = Math.max(0, total - keep);
+  const length = total - drop;
+  const values = tail.values;
+  const keptHeld = Math.max(0, baseLength - drop);
+  // Sample j of the new tail goes to backing[base + j]: held sample h (if kept) at base + h - drop,
+  // new sample i at base + baseLength - drop + i.
+  let backing: Float32Array;
+  let base = 0;
+  const reusable = !restart && values instanceof Float32Array;
+  const capacity = reusable ? values.buffer.byteLength / 4 : 0;
+  const at = reusable ? values.byteOffset / 4 : 0;
+  if (reusable && at + total <= capacity) {
+    backing = new Float32Array(values.buffer);
+    base = at + drop;
+  } else if (reusable && length <= capacity) {
+    // No room after the samples held: the ones kept move to the front.
+    backing = new Float32Array(values.buffer);
+    backing.copyWithin(0, at + baseLength - keptHeld, at + baseLength);
+  } else {
+    backing = new Float32Array(Math.max(2 * keep, length));
+    for (let m = 0; m < keptHeld; m++) backing[m] = values[baseLength - keptHeld + m];
+  }
+  const first = Math.max(0, drop - baseLength);
+  for (
+    let i = first, k = base + baseLength - drop + first, c = offset + (from + first) * width;
+    i < added;
+    i++
+  ) {
+    backing[k++] = column[c];
+    c += width;
+  }
+  return { start: baseStart + drop, values: backing.subarray(base, base + length) };
 }
 
 /** The stitched probabilities that became final, per picked phase. */
@@ -60,14 +105,14 @@ export function observeProbabilities(
   const probs = { ...state.probs };
   const width = classes.length;
   for (const phase of phases) {
-    const k = classes.indexOf(phase);
-    const column = new Float32Array(segment.probs.length / width);
-    for (let i = 0; i < column.length; i++) column[i] = segment.probs[i * width + k];
+    const samples = segment.probs.length / width;
     probs[phase] = appendTail(
       probs[phase] ?? { start: 0, values: [] },
       segment.start,
-      column,
-      column.length + MARGIN,
+      segment.probs,
+      samples + MARGIN,
+      width,
+      classes.indexOf(phase),
     );
   }
   return { ...state, probs };
@@ -81,11 +126,16 @@ export function observeWindow(
   const z = window.components.indexOf('Z');
   if (z < 0) return state;
   const width = window.components.length;
-  const column = new Float32Array(window.length);
-  for (let i = 0; i < window.length; i++) column[i] = window.data[i * width + z];
   return {
     ...state,
-    vertical: appendTail(state.vertical, window.startIndex, column, 2 * column.length + MARGIN),
+    vertical: appendTail(
+      state.vertical,
+      window.startIndex,
+      window.data,
+      2 * window.length + MARGIN,
+      width,
+      z,
+    ),
   };
 }
 

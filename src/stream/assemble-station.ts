@@ -152,24 +152,42 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
     s.segmentOpen = false;
   };
   if (upTo > from) {
-    const cuts = new Set([from, upTo]);
+    // Runs of equal presence between the pieces' edges: a block each, or a segment end for a long run
+    // with no data at all. Presence is a bit mask per edge (bit c: component c has data there).
+    const edges = [from, upTo];
     for (const track of s.tracks) {
       for (const p of track.pieces) {
-        for (const at of [p.start, p.start + p.values.length]) if (at > from && at < upTo) cuts.add(at);
+        const end = p.start + p.values.length;
+        if (p.start > from && p.start < upTo) edges.push(p.start);
+        if (end > from && end < upTo) edges.push(end);
       }
     }
-    const edges = [...cuts].sort((a, b) => a - b);
-    const covering = (track: Track, at: number) =>
-      track.pieces.find((p) => p.start <= at && at < p.start + p.values.length);
-    // Runs of equal presence: a block each, or a segment end for a long run with no data at all.
+    if (edges.length > 2) {
+      edges.sort((a, b) => a - b);
+      let kept = 1;
+      for (let e = 1; e < edges.length; e++) if (edges[e] !== edges[kept - 1]) edges[kept++] = edges[e];
+      edges.length = kept;
+    }
+    const maskAt = (at: number) => {
+      let mask = 0;
+      s.tracks.forEach((track, c) => {
+        for (const p of track.pieces) {
+          if (p.start <= at && at < p.start + p.values.length) {
+            mask |= 1 << c;
+            break;
+          }
+        }
+      });
+      return mask;
+    };
     let runStart = edges[0];
-    let runMask = s.tracks.map((t) => covering(t, runStart) !== undefined);
+    let runMask = maskAt(runStart);
     for (let e = 1; e < edges.length; e++) {
       const at = edges[e];
-      const mask = at < upTo ? s.tracks.map((t) => covering(t, at) !== undefined) : null;
-      if (mask?.every((m, c) => m === runMask[c])) continue;
+      const mask = at < upTo ? maskAt(at) : -1;
+      if (mask === runMask) continue;
       const length = at - runStart;
-      if (runMask.every((m) => !m) && length > s.shortGapSamples) {
+      if (runMask === 0 && length > s.shortGapSamples) {
         endSegment(runStart);
         s.segmentStart = at;
         // No gap fill reaches back across the hole into the old segment.
@@ -180,23 +198,31 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
           for (const p of track.pieces) {
             const a = Math.max(p.start, runStart);
             const b = Math.min(p.start + p.values.length, at);
-            for (let i = a; i < b; i++) data[(i - runStart) * channels + c] = p.values[i - p.start];
+            for (let i = a, k = (a - runStart) * channels + c; i < b; i++, k += channels)
+              data[k] = p.values[i - p.start];
           }
         });
-        blocks.push(block(s, runStart, length, data, runMask, false));
+        const present = s.tracks.map((_, c) => (runMask & (1 << c)) !== 0);
+        blocks.push(block(s, runStart, length, data, present, false));
         s.segmentOpen = true;
       }
       runStart = at;
-      if (mask !== null) runMask = mask;
+      if (mask !== -1) runMask = mask;
     }
     s.frontier = upTo;
     s.frontierFixed = true;
     for (const track of s.tracks) {
-      track.pieces = track.pieces.flatMap((p) => {
-        const end = p.start + p.values.length;
-        if (end <= upTo) return [];
-        return p.start >= upTo ? [p] : [{ start: upTo, values: p.values.subarray(upTo - p.start) }];
-      });
+      let passed = 0;
+      while (
+        passed < track.pieces.length &&
+        track.pieces[passed].start + track.pieces[passed].values.length <= upTo
+      )
+        passed++;
+      if (passed > 0) track.pieces.splice(0, passed);
+      const first = track.pieces[0];
+      if (first !== undefined && first.start < upTo) {
+        track.pieces[0] = { start: upTo, values: first.values.subarray(upTo - first.start) };
+      }
     }
   }
   if (final) endSegment(s.frontier!);

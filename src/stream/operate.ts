@@ -35,18 +35,28 @@ export function stepOperator<I, O>(
         timer = undefined;
         timerDueMs = null;
       };
+      // A timer armed for an earlier time stays: when it fires it asks `dueMs` again and re-arms for a
+      // later one. An idle timeout moves later with every input; re-arming it each time (a clear and
+      // a set of a timer per record and channel) was a measurable share of a live pipeline's loop.
       const arm = () => {
         const due = driver.dueMs?.() ?? null;
-        if (due === timerDueMs) return;
+        if (due === null || driver.tick === undefined) {
+          disarm();
+          return;
+        }
+        if (timerDueMs !== null && timerDueMs <= due) return;
         disarm();
-        if (due === null || driver.tick === undefined) return;
         const tick = driver.tick;
         timerDueMs = due;
         timer = scheduler.schedule(
           () => {
             timer = undefined;
             timerDueMs = null;
-            run(() => tick(scheduler.now()));
+            const now = scheduler.now();
+            const dueNow = driver.dueMs?.() ?? null;
+            if (dueNow === null) return;
+            if (dueNow > now) arm();
+            else run(() => tick(now));
           },
           Math.max(0, due - scheduler.now()),
         );

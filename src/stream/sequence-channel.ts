@@ -321,7 +321,7 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     s.recent = [];
   }
   s.samplingRate ??= rate;
-  const samples = Float64Array.from(record.samples);
+  const samples = new Float64Array(record.samples);
   const startIndex = indexFromTimeUs(record.startTimeUs, s.samplingRate);
   const sum = checksum(samples);
   const same = ([a, c, h]: [number, number, number]) => a === startIndex && c === n && h === sum;
@@ -333,7 +333,8 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     step.event('duplicate', record.startTimeUs, samplesToUs(n, step.rate), 'dropped');
     return step.result();
   }
-  const replaced = interpolateNonFinite(samples);
+  // Integer counts (Steim, int16/32) are always finite: only float encodings need the scan.
+  const replaced = record.samples instanceof Int32Array ? 0 : interpolateNonFinite(samples);
   if (replaced !== 0) {
     step.event(
       'non-finite',

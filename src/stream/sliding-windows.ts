@@ -24,7 +24,7 @@ import type { StationBlock, StationId, StationWindow } from './types.ts';
  * `normalizeWindow`, as the original treats missing components.
  *
  * `receivedAtMs` is the arrival time (the `clock` when the block came) of the block holding the
- * window's last sample. Memory: one window of samples plus a block. The state is plain data with one
+ * window's last sample. Memory: at most two windows of samples and a block. The state is plain data with one
  * Float32Array (structured-clone safe, e.g. `v8.serialize` or `postMessage`).
  */
 
@@ -166,19 +166,38 @@ function endSegment(s: WindowState): StationWindow[] {
 }
 
 /**
- * Appends a block's samples to the buffer: one copy. The buffer holds at most a window and a block
- * after trimming, so it grows to that (with a block's room to spare) and then stays.
+ * Appends a block's samples to the buffer: one copy. Samples no later window needs are dropped only
+ * when the block does not fit (the kept ones move to the front), and the buffer has a window's room to
+ * spare beyond a window and a block: a move per window's worth of samples rather than per block.
  */
 function append(s: WindowState, data: Float32Array): void {
   const channels = s.components.length;
+  if (s.bufferLength * channels + data.length > s.buffer.length) compact(s);
   const used = s.bufferLength * channels;
   if (used + data.length > s.buffer.length) {
-    const grown = new Float32Array(Math.max(used, s.length * channels) + 2 * data.length);
+    const grown = new Float32Array(Math.max(used, s.length * channels) + s.length * channels + data.length);
     grown.set(s.buffer.subarray(0, used));
     s.buffer = grown;
   }
   s.buffer.set(data, used);
   s.bufferLength += data.length / channels;
+}
+
+/** The first sample a later window may need: the next start, or a window before the buffer's end. */
+function keepFrom(s: WindowState): number {
+  return Math.min(s.nextStart, Math.max(s.segmentStart!, bufferEnd(s) - s.length));
+}
+
+/** Moves the samples a later window may need to the front of the buffer. */
+function compact(s: WindowState): void {
+  if (s.segmentStart === null) return;
+  const from = keepFrom(s);
+  if (from <= s.bufferStart) return;
+  const channels = s.components.length;
+  const drop = from - s.bufferStart;
+  s.buffer.copyWithin(0, drop * channels, s.bufferLength * channels);
+  s.bufferStart = from;
+  s.bufferLength -= drop;
 }
 
 /**
@@ -214,19 +233,19 @@ export function pushWindowBlock(state: WindowState, block: StationBlock, arrived
   return { state: s, windows };
 }
 
-/** Drops what no later window needs: samples before the last window's worth (and the next start). */
+/** Forgets the presence and arrivals of samples no later window needs (the samples go in `append`). */
 function trim(s: WindowState): void {
   if (s.segmentStart === null) return;
-  const end = bufferEnd(s);
-  const keepFrom = Math.min(s.nextStart, Math.max(s.segmentStart, end - s.length));
-  if (keepFrom <= s.bufferStart) return;
-  const channels = s.components.length;
-  const drop = keepFrom - s.bufferStart;
-  s.buffer.copyWithin(0, drop * channels, s.bufferLength * channels);
-  s.bufferStart = keepFrom;
-  s.bufferLength -= drop;
-  s.presence = s.presence.filter(([, b]) => b > keepFrom);
-  s.arrivals = s.arrivals.filter(([b]) => b > keepFrom);
+  const from = keepFrom(s);
+  // Both lists are in block order, so what ends before `from` is a prefix: dropped in place.
+  dropEndedBefore(s.presence, 1, from);
+  dropEndedBefore(s.arrivals, 0, from);
+}
+
+function dropEndedBefore(list: number[][], end: number, keepFrom: number): void {
+  let ended = 0;
+  while (ended < list.length && list[ended][end] <= keepFrom) ended++;
+  if (ended > 0) list.splice(0, ended);
 }
 
 /** End of the stream: the open segment ends. */

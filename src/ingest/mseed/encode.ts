@@ -4,7 +4,7 @@ import { toFdsnSourceId } from '../stream-id.ts';
 import { encodePayload, isIntegerEncoding, isSampleEncoding, steimVersion } from './payload.ts';
 import type { MseedEncodingName } from './record.ts';
 import { MseedEncoding, sampleTimeUs } from './record.ts';
-import { yearDayFromEpochUs } from './time.ts';
+import { type YearDayTime, yearDayFromEpochUs } from './time.ts';
 import { V2_FIXED_HEADER_BYTES, V2_MIN_RECORD_EXPONENT } from './v2.ts';
 import { recordCrc, V3_CRC_OFFSET, V3_FIXED_HEADER_BYTES } from './v3.ts';
 
@@ -118,6 +118,30 @@ function checkCodes(id: StreamId): void {
   }
 }
 
+/** The station code of a miniSEED 2 record written by this module (5 characters, space-padded). */
+export function writeV2Station(bytes: Uint8Array, station: string): void {
+  writeAscii(bytes, 8, station, 5);
+}
+
+/**
+ * The start time of a miniSEED 2 record written by this module: the header's BTIME (to 0.1 ms) and the
+ * remaining microseconds in blockette 1001 (at 56, as this module places it).
+ */
+export function writeV2StartTime(
+  bytes: Uint8Array,
+  view: DataView,
+  time: YearDayTime,
+  littleEndian: boolean,
+): void {
+  view.setUint16(20, time.year, littleEndian);
+  view.setUint16(22, time.dayOfYear, littleEndian);
+  bytes[24] = time.hour;
+  bytes[25] = time.minute;
+  bytes[26] = time.second;
+  view.setUint16(28, Math.floor(time.microsecond / 100), littleEndian);
+  view.setInt8(61, time.microsecond % 100);
+}
+
 interface EncodedRecord {
   bytes: Uint8Array;
   sampleCount: number;
@@ -141,16 +165,11 @@ function encodeV2Record(
   writeAscii(bytes, 0, String(sequenceNumber).padStart(6, '0'), 6);
   bytes[6] = (options.dataQuality ?? 'D').charCodeAt(0);
   bytes[7] = 0x20;
-  writeAscii(bytes, 8, streamId.station, 5);
+  writeV2Station(bytes, streamId.station);
   writeAscii(bytes, 13, streamId.location, 2);
   writeAscii(bytes, 15, streamId.channel, 3);
   writeAscii(bytes, 18, streamId.network, 2);
-  view.setUint16(20, time.year, le);
-  view.setUint16(22, time.dayOfYear, le);
-  bytes[24] = time.hour;
-  bytes[25] = time.minute;
-  bytes[26] = time.second;
-  view.setUint16(28, Math.floor(time.microsecond / 100), le);
+  writeV2StartTime(bytes, view, time, le);
   view.setInt16(32, factor, le);
   view.setInt16(34, multiplier, le);
   bytes[39] = 2; // blockettes 1000 and 1001
@@ -164,7 +183,6 @@ function encodeV2Record(
   bytes[54] = Math.log2(recordLength);
   view.setUint16(56, 1001, le);
   bytes[60] = options.timingQuality ?? 0;
-  view.setInt8(61, time.microsecond % 100);
 
   const packed = encodePayload(
     view,

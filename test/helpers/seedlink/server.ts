@@ -627,7 +627,9 @@ class ServerSession {
     this.unsubscribe = this.ring.subscribe((packet) => {
       // A station that appears after END: a wildcard request takes it from its first packet.
       if (!this.cursors.has(packet.stationKey)) this.follow(packet.stationKey, packet.sequence);
-      this.pump();
+      // Only this station has news: a pump over every station per packet costs O(stations) each (the
+      // realtime bench's thousands of stations); after a drain the whole pump resumes them all.
+      this.pump(packet.stationKey);
     });
     this.pump();
   }
@@ -703,9 +705,11 @@ class ServerSession {
     });
   }
 
-  private pump(): void {
+  private pump(only?: string): void {
     if (this.phase !== 'streaming' || this.silenced || this.waitingForDrain) return;
-    for (const [key, cursor] of this.cursors) {
+    const cursor = only === undefined ? undefined : this.cursors.get(only);
+    const cursors = only === undefined ? this.cursors : cursor === undefined ? [] : [[only, cursor] as const];
+    for (const [key, cursor] of cursors) {
       const next = this.ring.nextSequence(key);
       const oldest = this.ring.oldestSequence(key);
       // The ring overtook a slow client: it continues at the oldest packet (and sees the gap).
