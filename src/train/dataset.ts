@@ -110,8 +110,10 @@ export function readPicksCsv(path: string): PickRow[] {
 
 /**
  * Event windows cut from miniSEED around a CSV's picks: one record per event and station, from
- * `beforeS` seconds before its first pick, `lengthS` long (PhaseNet's records: 30 s and 90 s). The
- * miniSEED is decoded once, up front, and held in memory (npz datasets stream instead).
+ * `beforeS` seconds before its first pick, `lengthS` long (PhaseNet's records: 30 s and 90 s). A
+ * record's arrivals are every pick of its station inside it, of any event: in a continuous record
+ * (events tens of seconds apart) a neighbouring event's arrivals would otherwise be trained as noise.
+ * The miniSEED is decoded once, up front, and held in memory (npz datasets stream instead).
  */
 export async function mseedEventDataset(
   mseedPaths: readonly string[],
@@ -124,10 +126,15 @@ export async function mseedEventDataset(
     stations.set(`${record.network}.${record.station}`, record);
   }
   const groups = new Map<string, PickRow[]>();
+  const byStation = new Map<string, PickRow[]>();
   for (const pick of readPicksCsv(picksCsv)) {
-    const key = `${pick.event}|${pick.station}`;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(pick);
+    for (const [map, key] of [
+      [groups, `${pick.event}|${pick.station}`],
+      [byStation, pick.station],
+    ] as const) {
+      if (!map.has(key)) map.set(key, []);
+      map.get(key)!.push(pick);
+    }
   }
   const entries: DatasetEntry[] = [];
   for (const [key, picks] of groups) {
@@ -142,9 +149,13 @@ export async function mseedEventDataset(
       Math.round(Math.min(...picks.map((p) => toSample(p.timeUs))) - window.beforeS * rate),
     );
     const length = Math.round(window.lengthS * rate);
+    const inside = byStation.get(picks[0].station)!.filter((p) => {
+      const sample = toSample(p.timeUs);
+      return sample >= start && sample < start + length;
+    });
     const arrivals: Arrivals = {
-      P: picks.filter((p) => p.phase === 'P').map((p) => toSample(p.timeUs)),
-      S: picks.filter((p) => p.phase === 'S').map((p) => toSample(p.timeUs)),
+      P: inside.filter((p) => p.phase === 'P').map((p) => toSample(p.timeUs)),
+      S: inside.filter((p) => p.phase === 'S').map((p) => toSample(p.timeUs)),
     };
     const channels = components.length;
     entries.push({

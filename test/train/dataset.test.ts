@@ -127,45 +127,53 @@ t.test('a record that cannot be read is skipped, and the others train', async (t
   );
 });
 
-t.test('miniSEED event windows are cut around the picks of each event and station', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'phasestream-ds-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const start = Date.UTC(2020, 0, 1) * 1000;
-  const files = [];
-  for (const channel of ['HHE', 'HHN', 'HHZ']) {
-    const samples = Int32Array.from({ length: 20000 }, (_, i) => (channel === 'HHZ' ? i : -i));
-    const records = encodeMseed({
-      streamId: { network: 'XX', station: 'STA', location: '00', channel },
-      startTimeUs: start,
-      samplingRate: 100,
-      samples,
+t.test(
+  'miniSEED event windows are cut around the picks of each event and station, labelled with every pick inside',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'phasestream-ds-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const start = Date.UTC(2020, 0, 1) * 1000;
+    const files = [];
+    for (const channel of ['HHE', 'HHN', 'HHZ']) {
+      const samples = Int32Array.from({ length: 20000 }, (_, i) => (channel === 'HHZ' ? i : -i));
+      const records = encodeMseed({
+        streamId: { network: 'XX', station: 'STA', location: '00', channel },
+        startTimeUs: start,
+        samplingRate: 100,
+        samples,
+      });
+      const path = join(dir, `${channel}.mseed`);
+      writeFileSync(path, Buffer.concat(records));
+      files.push(path);
+    }
+    writeFileSync(
+      join(dir, 'picks.csv'),
+      'event,station,phase,time\ne1,XX.STA,P,2020-01-01T00:00:40Z\ne1,XX.STA,S,2020-01-01T00:00:45.5Z\ne2,XX.STA,P,2020-01-01T00:02:00Z\ne3,XX.STA,P,2020-01-01T00:01:05Z\n',
+    );
+    const data = await mseedEventDataset(files, join(dir, 'picks.csv'), ['E', 'N', 'Z'], {
+      beforeS: 30,
+      lengthS: 60,
     });
-    const path = join(dir, `${channel}.mseed`);
-    writeFileSync(path, Buffer.concat(records));
-    files.push(path);
-  }
-  writeFileSync(
-    join(dir, 'picks.csv'),
-    'event,station,phase,time\ne1,XX.STA,P,2020-01-01T00:00:40Z\ne1,XX.STA,S,2020-01-01T00:00:45.5Z\ne2,XX.STA,P,2020-01-01T00:02:00Z\n',
-  );
-  const data = await mseedEventDataset(files, join(dir, 'picks.csv'), ['E', 'N', 'Z'], {
-    beforeS: 30,
-    lengthS: 60,
-  });
-  t.same(
-    data.map((e) => e.id),
-    ['e1|XX.STA', 'e2|XX.STA'],
-  );
-  const e1 = await data[0].load();
-  // P at sample 4000, window from 1000: P at 3000, S at 3550; Z counts the sample index.
-  t.same(e1.arrivals, { P: [3000], S: [3550] });
-  t.equal(e1.data.length, 6000 * 3);
-  t.same(Array.from(e1.data.subarray(0, 3)), [-1000, -1000, 1000]);
-  const e2 = await data[1].load();
-  // P at 12000, window from 9000, cut at the record's end (20000).
-  t.same(e2.arrivals, { P: [3000], S: [] });
-  t.equal(e2.data.length, 6000 * 3);
-});
+    t.same(
+      data.map((e) => e.id),
+      ['e1|XX.STA', 'e2|XX.STA', 'e3|XX.STA'],
+    );
+    const e1 = await data[0].load();
+    // P at sample 4000, window from 1000: P at 3000, S at 3550, and e3's P (6500) at 5500: a
+    // neighbouring event's arrival inside the window is labelled, not trained as noise. Z counts the
+    // sample index.
+    t.same(e1.arrivals, { P: [3000, 5500], S: [3550] });
+    t.equal(e1.data.length, 6000 * 3);
+    t.same(Array.from(e1.data.subarray(0, 3)), [-1000, -1000, 1000]);
+    const e2 = await data[1].load();
+    // P at 12000, window from 9000, cut at the record's end (20000).
+    t.same(e2.arrivals, { P: [3000], S: [] });
+    t.equal(e2.data.length, 6000 * 3);
+    const e3 = await data[2].load();
+    // P at 6500, window from 3500: e1's P (4000) and S (4550) inside it too.
+    t.same(e3.arrivals, { P: [500, 3000], S: [1050] });
+  },
+);
 
 t.test(
   'npz records of the dev set load with their picks',
