@@ -26,6 +26,13 @@ function samples(
   }
   return data;
 }
+/** A lane with the STA/LTA trigger on: one window a second while a burst is held. */
+const triggered: LiveEdgeOptions = {
+  length: 3000,
+  strideSamples: 100,
+  trigger: { staSamples: 100, ratio: 3, holdSamples: 1000 },
+};
+
 const block = (
   startIndex: number,
   length: number,
@@ -46,11 +53,7 @@ const block = (
 t.test(
   'the trigger keeps its sum as the window slides, block by block, equal to a sum from scratch',
   async (t) => {
-    const options: LiveEdgeOptions = {
-      length: 3000,
-      strideSamples: 100,
-      trigger: { staSamples: 100, ratio: 3, holdSamples: 1000 },
-    };
+    const options = triggered;
     let state = createLiveEdge(options);
     for (let from = 0; from < 9000; from += 370)
       state = pushEdgeBlock(state, options, block(from, 370, 4000), 0).state;
@@ -95,11 +98,7 @@ t.test('pushEdgeBlock: windows at the newest data once a window is buffered, eve
 t.test(
   'pushEdgeBlock with the trigger: nothing while quiet, windows for the hold after a burst',
   async (t) => {
-    const options: LiveEdgeOptions = {
-      length: 3000,
-      strideSamples: 100,
-      trigger: { staSamples: 100, ratio: 3, holdSamples: 1000 },
-    };
+    const options = triggered;
     let state = createLiveEdge(options);
     const out: number[] = [];
     for (let from = 0; from < 8000; from += 200) {
