@@ -131,14 +131,29 @@ t.test(
         t.comment(`${Math.round(fault.at)} ms: nats-server SIGKILLed, back after ${downMs} ms`);
       }
     }
-    // The consumer lag on the workers' /metrics, per partition each holds.
-    let lagLines = 0;
-    for (const worker of workers) {
-      const at = worker.lines.map((l) => /^metrics: (\S+)/.exec(l)?.[1]).find(Boolean);
-      const text = at ? await (await fetch(at)).text() : '';
-      lagLines += (
-        text.match(/^phasestream_jetstream_pending_messages\{consumer="partition-\d+"\} \d+$/gm) ?? []
-      ).length;
+    // The consumer lag on the workers' /metrics, per partition each holds. Right after a kill the
+    // partitions may be between owners (the leases expire after leaseTtlS), so it is read until a
+    // worker reports one or twice the lease time has passed.
+    const lagSeries = async () => {
+      let series = 0;
+      for (const worker of workers) {
+        const at = worker.lines.map((l) => /^metrics: (\S+)/.exec(l)?.[1]).find(Boolean);
+        const text = at
+          ? await fetch(at)
+              .then((r) => r.text())
+              .catch(() => '')
+          : '';
+        series += (
+          text.match(/^phasestream_jetstream_pending_messages\{consumer="partition-\d+"\} \d+$/gm) ?? []
+        ).length;
+      }
+      return series;
+    };
+    const lagDeadline = Date.now() + 10_000;
+    let lagLines = await lagSeries();
+    while (lagLines === 0 && Date.now() < lagDeadline) {
+      await sleep(500);
+      lagLines = await lagSeries();
     }
     t.ok(lagLines > 0, `the workers report their partitions' lag on /metrics (${lagLines} series)`);
     t.equal(await ingest.exited, 0, 'the ingest published every record and exits cleanly');
