@@ -27,6 +27,9 @@ export class ConfigError extends PhaseStreamError {
 /** A checkpoint or model directory that cannot be read, or that does not fit the architecture. */
 export class ModelFormatError extends PhaseStreamError {}
 
+/** Two models that an operation needs alike (blending: architecture, components, weights) and that differ; says what differs. */
+export class ModelMismatchError extends PhaseStreamError {}
+
 /** An inference engine or tfjs backend that was asked for but cannot run here. */
 export class EngineUnavailableError extends PhaseStreamError {}
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { exportPhaseNetOnnx } from '../../engine/onnx/export.ts';
 import { UsageError } from '../../errors.ts';
 import { log } from '../../log.ts';
+import { blendModels } from '../../model/blend.ts';
 import { importPhaseNetCheckpoint } from '../../model/checkpoint/import-phasenet.ts';
 import { fetchOriginalModel } from '../../model/fetch.ts';
 import { ORIGINAL_SOURCE, originalCard, readLicenceBeside } from '../../model/original.ts';
@@ -16,6 +17,15 @@ async function importCheckpoint(prefix: string, out: string, origin: string): Pr
   await saveModelDir(out, { card, weights });
   log.info({ out, weights: weights.size }, 'model imported');
   return out;
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= 1))
+      throw new UsageError(`${name} must be a number from 0 to 1, got '${value}'`);
+    return n;
+  };
 }
 
 export function registerModelCommands(program: Command): void {
@@ -51,6 +61,34 @@ export function registerModelCommands(program: Command): void {
       process.stdout.write(`${await fetchOriginalModel({ cacheRoot: opts.cacheDir, baseUrl: opts.baseUrl })}
 `);
     });
+
+  model
+    .command('blend')
+    .description(
+      'Blend two models of one architecture weight by weight: (1 - alpha) x base + alpha x tuned (WiSE-FT), ' +
+        'e.g. a model and a fine-tuned copy of it, to keep the base on data the fine-tuning did not see',
+    )
+    .argument('<base-model>', 'model directory weighted by 1 - alpha (its picking thresholds are kept)')
+    .argument('<tuned-model>', 'model directory weighted by alpha, e.g. fine-tuned from the base')
+    .requiredOption('--alpha <fraction>', "the tuned model's weight, 0 to 1", fraction('--alpha'))
+    .requiredOption('--out <dir>', 'model directory to write (model.json, weights.bin, card.json)')
+    .option('--name <name>', "the model's name in its card (default: the tuned model's, with -blend)")
+    .action(
+      async (baseDir: string, tunedDir: string, opts: { alpha: number; out: string; name?: string }) => {
+        const blended = blendModels(
+          { dir: resolve(baseDir), model: await loadModelDir(baseDir) },
+          { dir: resolve(tunedDir), model: await loadModelDir(tunedDir) },
+          {
+            alpha: opts.alpha,
+            name: opts.name,
+            commandLine: `phasestream ${process.argv.slice(2).join(' ')}`,
+          },
+        );
+        await saveModelDir(opts.out, blended);
+        log.info({ out: opts.out, alpha: opts.alpha }, 'models blended');
+        process.stdout.write(`${opts.out}\n`);
+      },
+    );
 
   model
     .command('export-onnx')
