@@ -5,8 +5,9 @@
 #    original weights; the dev-set records whose stations the continuous dev record does not use;
 # 2. the original fine-tuned on all of them (the "mixed" recipe of docs/training.md);
 # 3. the original and the fine-tuned model blended weight by weight (WiSE-FT, phasestream model blend)
-#    at ALPHA, chosen on held-out data only: a second simulated continuous record (seed 202) and the
-#    dev-set stations of the fine-tuning's validation split, neither trained on nor scored below;
+#    at ALPHA (default 0.2), chosen on held-out data only: a second simulated continuous record
+#    (seed 202) and the dev-set stations of the fine-tuning's validation split, neither trained on
+#    (the sweep over alpha that chose it: docs/training.md);
 # 4. the original, the fine-tuned model and the blend scored on the held-out data, on the continuous
 #    dev record (replay, then evaluate with the manifest's exclusions) and on examples/synthetic
 #    (as `npm start` scores it); the scores and the recipe go into the card.
@@ -57,6 +58,8 @@ console.log(records.filter((path) => existsSync(path)).join("\n"));
 ' "$work/tuned/split.json" "$dev" >"$work/heldout-npz.txt"
 score() { # <model-dir> <name>
   local m=$1 n=$2
+  # replay appends to a pick file it finds; a rerun must not mix the picks of two runs
+  rm -f "$work/$n".{dev,example,heldout-sim}.jsonl
   ps replay "$record"/*.mseed --model "$m" --output "$work/$n.dev.jsonl"
   ps evaluate --picks "$work/$n.dev.jsonl" --truth "$record/picks.csv" --exclusions "$record/manifest.json" \
     --format json >"$work/$n.dev-strict.json"
