@@ -170,14 +170,14 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
     }
     const maskAt = (at: number) => {
       let mask = 0;
-      s.tracks.forEach((track, c) => {
-        for (const p of track.pieces) {
+      for (let c = 0; c < channels; c++) {
+        for (const p of s.tracks[c].pieces) {
           if (p.start <= at && at < p.start + p.values.length) {
             mask |= 1 << c;
             break;
           }
         }
-      });
+      }
       return mask;
     };
     let runStart = edges[0];
@@ -194,14 +194,9 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
         for (const track of s.tracks) if (track.end !== null && track.end <= at) track.lastValue = null;
       } else {
         const data = new Float32Array(length * channels);
-        s.tracks.forEach((track, c) => {
-          for (const p of track.pieces) {
-            const a = Math.max(p.start, runStart);
-            const b = Math.min(p.start + p.values.length, at);
-            for (let i = a, k = (a - runStart) * channels + c; i < b; i++, k += channels)
-              data[k] = p.values[i - p.start];
-          }
-        });
+        for (let c = 0; c < channels; c++) {
+          for (const p of s.tracks[c].pieces) copyPiece(p, runStart, at, data, channels, c);
+        }
         const present = s.tracks.map((_, c) => (runMask & (1 << c)) !== 0);
         blocks.push(block(s, runStart, length, data, present, false));
         s.segmentOpen = true;
@@ -227,6 +222,15 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
   }
   if (final) endSegment(s.frontier!);
   return blocks;
+}
+
+/** The samples of `piece` in [from, to) into column `c` of the row-major block `data` starting at `from`. */
+function copyPiece(piece: Piece, from: number, to: number, data: Float32Array, channels: number, c: number) {
+  const a = Math.max(piece.start, from);
+  const b = Math.min(piece.start + piece.values.length, to);
+  const values = piece.values;
+  let k = (a - from) * channels + c;
+  for (let i = a - piece.start; i < b - piece.start; i++, k += channels) data[k] = values[i];
 }
 
 function block(
