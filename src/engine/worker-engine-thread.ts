@@ -3,6 +3,7 @@ import { PhaseStreamError } from '../errors.ts';
 import type { InferenceEngine } from './engine.ts';
 import { createEngine } from './index.ts';
 import type {
+  RunRequest,
   SerializedError,
   WorkerEngineControl,
   WorkerEngineData,
@@ -35,16 +36,8 @@ try {
 // Requests run in order, from every port: each waits for the one before, so the session never runs
 // two at once.
 let queue: Promise<void> = Promise.resolve();
-type Request = {
-  id: number;
-  input: Float32Array;
-  batch: number;
-  length: number;
-  withLogits: boolean;
-  returnInput: boolean;
-};
 
-function serve(from: MessagePort, request: Request): void {
+function serve(from: MessagePort, request: RunRequest): void {
   queue = queue.then(async () => {
     try {
       const { input } = request;
@@ -69,11 +62,11 @@ function serve(from: MessagePort, request: Request): void {
 }
 
 const connected = new Set<MessagePort>();
-port.on('message', (message: Request | WorkerEngineControl) => {
+port.on('message', (message: RunRequest | WorkerEngineControl) => {
   if ('connect' in message) {
     const other = message.connect;
     connected.add(other);
-    other.on('message', (request: Request) => serve(other, request));
+    other.on('message', (request: RunRequest) => serve(other, request));
     other.on('close', () => connected.delete(other));
     return;
   }

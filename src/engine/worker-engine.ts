@@ -23,7 +23,7 @@ import type { EngineOptions } from './index.ts';
  * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
  */
 
-interface RunRequest {
+export interface RunRequest {
   id: number;
   input: Float32Array;
   batch: number;
