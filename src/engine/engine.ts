@@ -16,15 +16,16 @@ export interface InferenceEngine {
    * @param input normalized windows, row-major [batch, length, inChannels] in the card's component order
    * @param options.transferInput the caller gives the input up: an engine in another thread takes its
    *          buffer instead of a copy (the array is then empty); others ignore it
-   * @returns probabilities [batch, length, classes] in the card's class order, and the logits
-   *          (pre-softmax) when `withLogits` is set
+   * @returns probabilities [batch, length, classes] in the card's class order, the logits
+   *          (pre-softmax) when `withLogits` is set, and the input's buffer when `transferInput` took
+   *          it (`input`, the caller's again: to fill with the next batch instead of allocating one)
    */
   run(
     input: Float32Array,
     batch: number,
     length: number,
     options?: { withLogits?: boolean; transferInput?: boolean },
-  ): Promise<{ probs: Float32Array; logits?: Float32Array }>;
+  ): Promise<{ probs: Float32Array; logits?: Float32Array; input?: Float32Array }>;
   dispose(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@ import { PhaseStreamError } from '../errors.ts';
 import type { InferenceEngine } from './engine.ts';
 import { createEngine } from './index.ts';
 import type {
+  RunRequest,
   SerializedError,
   WorkerEngineControl,
   WorkerEngineData,
@@ -35,21 +36,24 @@ try {
 // Requests run in order, from every port: each waits for the one before, so the session never runs
 // two at once.
 let queue: Promise<void> = Promise.resolve();
-type Request = { id: number; input: Float32Array; batch: number; length: number; withLogits: boolean };
 
-function serve(from: MessagePort, request: Request): void {
+function serve(from: MessagePort, request: RunRequest): void {
   queue = queue.then(async () => {
     try {
-      const { probs, logits } = await engine.run(request.input, request.batch, request.length, {
+      const { input } = request;
+      const { probs, logits } = await engine.run(input, request.batch, request.length, {
         withLogits: request.withLogits,
       });
-      const message: WorkerEngineReply = { id: request.id, probs, ...(logits ? { logits } : {}) };
+      const outputs: WorkerEngineReply = { id: request.id, probs, ...(logits ? { logits } : {}) };
       const buffers = [probs.buffer, ...(logits ? [logits.buffer] : [])] as ArrayBuffer[];
       try {
-        from.postMessage(message, [...new Set(buffers)]);
+        if (request.returnInput) {
+          from.postMessage({ ...outputs, input }, [...new Set([...buffers, input.buffer as ArrayBuffer])]);
+        } else from.postMessage(outputs, [...new Set(buffers)]);
       } catch {
-        // A buffer the engine does not let go of (not transferable): sent as a copy.
-        from.postMessage(message);
+        // A buffer the engine does not let go of (not transferable): the outputs sent as a copy (the
+        // input stays: a copy of it would be no gain to the caller).
+        from.postMessage(outputs);
       }
     } catch (error) {
       from.postMessage({ id: request.id, error: serialize(error) } satisfies WorkerEngineReply);
@@ -58,11 +62,11 @@ function serve(from: MessagePort, request: Request): void {
 }
 
 const connected = new Set<MessagePort>();
-port.on('message', (message: Request | WorkerEngineControl) => {
+port.on('message', (message: RunRequest | WorkerEngineControl) => {
   if ('connect' in message) {
     const other = message.connect;
     connected.add(other);
-    other.on('message', (request: Request) => serve(other, request));
+    other.on('message', (request: RunRequest) => serve(other, request));
     other.on('close', () => connected.delete(other));
     return;
   }

@@ -14,23 +14,28 @@ import type { EngineOptions } from './index.ts';
  * queue and run in order, so a caller that posts the next batch before the last one is done keeps
  * the engine busy.
  *
- * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits }` in,
- * `{ id, probs, logits? }` or `{ id, error }` out, typed arrays moved, not copied, on the way back.
+ * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits, returnInput }`
+ * in, `{ id, probs, logits?, input? }` or `{ id, error }` out, typed arrays moved, not copied, on the way
+ * back. An input moved to the thread (`transferInput`) moves back with its reply (`returnInput`), so
+ * that a caller can fill the same buffer again instead of allocating, zero-filling and paging in a new
+ * one (~1 MB) per batch.
  * `connect()` gives another thread (a replay shard) a port of its own to the same engine
  * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
  */
 
-interface RunRequest {
+export interface RunRequest {
   id: number;
   input: Float32Array;
   batch: number;
   length: number;
   withLogits: boolean;
+  /** The input was moved here: move it back with the reply. */
+  returnInput: boolean;
 }
 
 export type WorkerEngineReply =
   | { ready: { name: string; device?: 'cpu' | 'gpu' } }
-  | { id: number; probs: Float32Array; logits?: Float32Array }
+  | { id: number; probs: Float32Array; logits?: Float32Array; input?: Float32Array }
   | { id: number; error: SerializedError }
   | { startError: SerializedError };
 
@@ -60,6 +65,8 @@ function revive(error: SerializedError): Error {
   return new Kind(error.message, error.hint === undefined ? {} : { hint: error.hint });
 }
 
+type RunResult = Awaited<ReturnType<InferenceEngine['run']>>;
+
 /** The side of a port (a Worker, or a MessagePort from `connect`) that the client needs. */
 interface Endpoint {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
@@ -72,7 +79,7 @@ class EngineClient implements InferenceEngine {
   protected disposed = false;
   private readonly waiting = new Map<
     number,
-    { resolve: (r: { probs: Float32Array; logits?: Float32Array }) => void; reject: (e: Error) => void }
+    { resolve: (r: RunResult) => void; reject: (e: Error) => void }
   >();
 
   constructor(
@@ -87,7 +94,7 @@ class EngineClient implements InferenceEngine {
       const pending = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if ('error' in reply) pending?.reject(revive(reply.error));
-      else pending?.resolve(reply.logits === undefined ? { probs: reply.probs } : reply);
+      else pending?.resolve(reply);
     });
   }
 
@@ -109,15 +116,23 @@ class EngineClient implements InferenceEngine {
     batch: number,
     length: number,
     options: { withLogits?: boolean; transferInput?: boolean } = {},
-  ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
+  ): Promise<RunResult> {
     checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
     const id = this.nextId++;
-    const request: RunRequest = { id, input, batch, length, withLogits: options.withLogits === true };
+    // A whole buffer given up moves to the engine thread instead of being copied (1 MB a batch).
+    const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
+    const move = options.transferInput === true && whole;
+    const request: RunRequest = {
+      id,
+      input,
+      batch,
+      length,
+      withLogits: options.withLogits === true,
+      returnInput: move,
+    };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      // A whole buffer given up moves to the engine thread instead of being copied (1 MB a batch).
-      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-      if (options.transferInput && whole) this.endpoint.postMessage(request, [input.buffer as ArrayBuffer]);
+      if (move) this.endpoint.postMessage(request, [input.buffer as ArrayBuffer]);
       else this.endpoint.postMessage(request);
     });
   }

@@ -69,7 +69,11 @@ export function createPhasePicker(options: PhasePickerOptions): PhasePickerState
   };
 }
 
-/** Adds one window of probabilities ([length, classes] starting at an absolute sample). */
+/**
+ * Adds one window of probabilities ([length, classes] starting at an absolute sample). It takes the
+ * state over (the stitcher and the peak trackers update their arrays in place): go on with the
+ * returned state, not the one given. The result's `finished` is valid until the next push (stitch.ts).
+ */
 export function pushProbabilities(state: PhasePickerState, window: ProbabilityWindow): PhasePickerResult {
   const { state: stitch, finished } = pushWindow(state.stitch, window);
   return track({ ...state, stitch }, finished, false);

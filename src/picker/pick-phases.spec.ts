@@ -1,9 +1,11 @@
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { concatMap, from, lastValueFrom, toArray } from 'rxjs';
 import t from 'tap';
 import { goldenSamples } from '../../test/helpers/golden.ts';
 import { originalModel } from '../../test/helpers/original-model.ts';
 import { skipUnlessShared } from '../../test/helpers/shared.ts';
+import type { InferenceEngine } from '../engine/engine.ts';
 import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
+import { createWorkerEngine } from '../engine/worker-engine.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { pickPhases } from './pick-phases.ts';
@@ -65,5 +67,75 @@ t.test(
     );
     t.equal(inferred, 3, 'every window ran through the network once');
     t.ok(picks.every((p) => p.model === 'phasenet-original' && p.channel === 'HH' && p.probability >= 0.5));
+  },
+);
+
+t.test(
+  'with an engine thread, a batch input comes back and carries the next batch of its size',
+  { skip },
+  async (t) => {
+    const model = await originalModel();
+    const thread = await createWorkerEngine(model, { engine: 'onnxruntime', backend: 'auto', threads: 1 });
+    const local = await createOnnxEngine(model, { threads: 1 });
+    t.teardown(() => Promise.all([thread.dispose(), local.dispose()]));
+    const golden = goldenSamples().filter((g) => g.length === 3000);
+    // Each batch: two stations' windows of one golden record, a later record of the same stations after it.
+    const batches = golden.slice(0, 4).map((g, b) =>
+      ['A', 'B'].map(
+        (station): StationWindow => ({
+          station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
+          samplingRate: 100,
+          startIndex: b * 100_000,
+          length: 3000,
+          components: ['E', 'N', 'Z'],
+          data: g.input,
+          endOfSegment: true,
+          receivedAtMs: 0,
+        }),
+      ),
+    );
+    const sent: Float32Array[] = [];
+    const returned: Float32Array[] = [];
+    let ran = 0;
+    // The engine thread as it is, with the arrays that go in and come back noted.
+    const noted: InferenceEngine = {
+      name: thread.name,
+      card: thread.card,
+      run: async (input, batch, length, options) => {
+        sent.push(input);
+        const result = await thread.run(input, batch, length, options);
+        ran++;
+        if (result.input) returned.push(result.input);
+        return result;
+      },
+      dispose: () => thread.dispose(),
+    };
+    // Each batch comes once the one before has run (an archive gated on the picker).
+    const arrived = async (batch: StationWindow[], i: number) => {
+      while (ran < i) await new Promise((resolve) => setTimeout(resolve, 5));
+      return batch;
+    };
+    const picksWith = (engine: InferenceEngine) =>
+      lastValueFrom(
+        from(batches).pipe(
+          concatMap((batch, i) => (engine === noted ? arrived(batch, i) : [batch])),
+          pickPhases(engine, {
+            pickerOptions: () => ({
+              classes: ['noise', 'P', 'S'],
+              minPeakHeight: { P: 0.3, S: 0.3 },
+              minPeakDistanceSamples: 50,
+            }),
+          }),
+          toArray(),
+        ),
+      );
+    const [viaThread, inProcess] = [await picksWith(noted), await picksWith(local)];
+    t.ok(inProcess.length > 0, 'the records have picks');
+    t.same(viaThread, inProcess, 'the same picks as an engine that takes no buffers');
+    t.equal(returned.length, batches.length, 'every input came back');
+    t.ok(
+      sent.slice(1).every((input, i) => input === returned[i]),
+      'each later batch was filled into the input that came back before it',
+    );
   },
 );

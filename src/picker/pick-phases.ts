@@ -44,6 +44,9 @@ export interface PickPhasesOptions {
   onOpenSample?: (station: StationWindow['station'], samplingRate: number, sample: number) => void;
 }
 
+/** Spare batch inputs kept (about the batches in flight at once; more would only hold memory). */
+const SPARE_INPUTS = 4;
+
 /**
  * Batches of windows -> picks: runs the network on each batch (windows of equal length together),
  * stitches each station's overlapping probabilities and emits each pick once, when no later window
@@ -94,19 +97,30 @@ export function pickPhases(
     // queues the next batch while one runs, so it never waits for the stitching of the one before);
     // stitching follows in batch order.
     let pending = 0;
+    // Batch inputs an engine thread handed back (see InferenceEngine.run), to be filled again: the
+    // newest few of any size (batches that waited for windows come in every size).
+    const spare: Float32Array[] = [];
+    const takeSpare = (size: number) => {
+      const at = spare.findIndex((input) => input.length === size);
+      return at < 0 ? new Float32Array(size) : spare.splice(at, 1)[0];
+    };
     const infer = async (batch: StationWindow[]): Promise<Map<StationWindow, Float32Array>> => {
       const probsOf = new Map<StationWindow, Float32Array>();
       // Windows of one length run together; a segment shorter than a window makes a shorter one.
       for (const length of new Set(batch.map((w) => w.length))) {
         const same = batch.filter((w) => w.length === length);
         const channels = same[0].components.length;
-        const input = new Float32Array(same.length * length * channels);
+        const size = same.length * length * channels;
+        // Every value is written: each window's data is [length, channels].
+        const input = takeSpare(size);
         for (const [i, w] of same.entries()) input.set(w.data, i * length * channels);
         const started = performance.now();
-        const { probs } = await engine.run(input, same.length, length, { transferInput: true });
+        const result = await engine.run(input, same.length, length, { transferInput: true });
+        const { probs } = result;
+        if (result.input && spare.push(result.input) > SPARE_INPUTS) spare.shift();
         options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
-        const size = length * engine.card.classes.length;
-        for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * size, (i + 1) * size));
+        const out = length * engine.card.classes.length;
+        for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * out, (i + 1) * out));
       }
       return probsOf;
     };

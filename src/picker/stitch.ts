@@ -69,7 +69,13 @@ export interface StitchedSegment {
 
 export interface StitchResult {
   state: StitchState;
-  /** The samples that no later window can change, or null when there are none yet. */
+  /**
+   * The samples that no later window can change, or null when there are none yet. From `pushWindow`
+   * its probabilities are a view of storage that the next `pushWindow` (of any station) writes again:
+   * read or copy them before. A Float32Array per window (18 KB at a 15 s stride) was external
+   * memory that brought V8's full collections on sooner; every consumer (peak trackers, quality
+   * tails, the live page, annotate) reads the segment at once.
+   */
   finished: StitchedSegment | null;
 }
 
@@ -125,7 +131,7 @@ export function pushWindow(state: StitchState, window: ProbabilityWindow): Stitc
   const pendingStart = state.start ?? start;
   // Everything before the new window's start is final (all of the pending part after a gap).
   const cut = Math.min(start - pendingStart, state.length);
-  const finished = cut > 0 ? finish(state, pendingStart, cut) : null;
+  const finished = cut > 0 ? finish(state, pendingStart, cut, true) : null;
 
   const windowLength = probs.length / classes;
   const length = Math.max(state.start === null ? 0 : pendingStart + state.length - start, windowLength);
@@ -165,7 +171,9 @@ export function pushWindow(state: StitchState, window: ProbabilityWindow): Stitc
 
 /** End of stream (or of a station's session): hand out every pending sample. */
 export function flushStitch(state: StitchState): StitchResult {
-  const finished = state.start !== null && state.length > 0 ? finish(state, state.start, state.length) : null;
+  // Its own array: a segment's last window gives a pushWindow segment and this one together.
+  const finished =
+    state.start !== null && state.length > 0 ? finish(state, state.start, state.length, false) : null;
   const end = state.start === null ? null : state.start + state.length;
   return {
     state: { ...state, start: end, length: 0, ...emptyPending() },
@@ -173,10 +181,15 @@ export function flushStitch(state: StitchState): StitchResult {
   };
 }
 
-/** The combined probabilities of the first `samples` pending samples. */
-function finish(state: StitchState, start: number, samples: number): StitchedSegment {
+/** What `pushWindow` hands out its finished probabilities in (see StitchResult). */
+let shared = new Float32Array(0);
+
+/** The combined probabilities of the first `samples` pending samples, in `shared` or a new array. */
+function finish(state: StitchState, start: number, samples: number, inShared: boolean): StitchedSegment {
   const { classes } = state;
-  const probs = new Float32Array(samples * classes);
+  const size = samples * classes;
+  if (inShared && shared.length < size) shared = new Float32Array(size);
+  const probs = inShared ? shared.subarray(0, size) : new Float32Array(size);
   const mean = state.reduce === 'mean';
   for (let i = 0; i < samples; i++) {
     const inner = state.count[i] > 0;

@@ -29,6 +29,11 @@ t.test('a batch given up moves to the engine thread and gives the same probabili
   t.same(Array.from(moved.probs), Array.from(copied.probs), 'probabilities bit for bit');
   t.equal(kept.length, 2 * 3000 * 3, 'without transferInput the caller keeps its input');
   t.equal(given.length, 0, 'with it the buffer went to the engine thread');
+  t.equal(copied.input, undefined, 'a copied input is not sent back');
+  t.same(Array.from(moved.input ?? []), Array.from(kept), 'the moved input comes back as it went');
+  const again = moved.input!.fill(0.5);
+  const reused = await engine.run(again, 2, 3000, { transferInput: true });
+  t.equal(reused.input?.length, 2 * 3000 * 3, 'and can be sent again');
   // A view of a larger buffer is copied: the rest of the buffer is not the engine's to take.
   const larger = make();
   const view = larger.subarray(0, 3000 * 3);

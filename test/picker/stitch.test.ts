@@ -25,7 +25,8 @@ function run(options: StitchOptions, input: ProbabilityWindow[]): StitchedSegmen
   for (const w of input) {
     const r = pushWindow(state, w);
     state = r.state;
-    if (r.finished) out.push(r.finished);
+    // A pushed window's segment is valid until the next push: kept as a copy.
+    if (r.finished) out.push({ start: r.finished.start, probs: r.finished.probs.slice() });
   }
   const last = flushStitch(state).finished;
   if (last) out.push(last);
