@@ -1,3 +1,4 @@
+import { of } from 'rxjs';
 import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
 import {
@@ -174,6 +175,16 @@ t.test('a record overlapping one still waiting keeps the waiting one (first arri
   t.strictSame(bare(events), [event('overlap', 15, 5), event('out-of-order', 15), event('gap', 10, 5)]);
 });
 
+t.test("a decoded record's Float64Array goes on as the chunk's samples, not a copy", async (t) => {
+  const record = { ...rec(0, 10), samples: Float64Array.from(range(0, 10)) };
+  const chunks: ChannelChunk[] = [];
+  of(record)
+    .pipe(sequenceChannel())
+    .subscribe((c) => chunks.push(c));
+  t.equal(chunks.length, 1);
+  t.equal(chunks[0].samples, record.samples);
+});
+
 t.test('NaN and Infinity are interpolated linearly and reported; an all-NaN record is dropped', async (t) => {
   const events: ChannelEvent[] = [];
   const withBad = [1, 2, Number.NaN, Number.POSITIVE_INFINITY, 8, 9, Number.NEGATIVE_INFINITY];
@@ -181,12 +192,14 @@ t.test('NaN and Infinity are interpolated linearly and reported; an all-NaN reco
     ...rec(from, from + values.length),
     samples: Float64Array.from(values),
   });
+  const a = rec64(0, withBad);
   marbles(t).run(({ cold, expectObservable }) => {
-    const records = cold('-a-b-|', { a: rec64(0, withBad), b: rec64(7, [Number.NaN, Number.NaN]) });
+    const records = cold('-a-b-|', { a, b: rec64(7, [Number.NaN, Number.NaN]) });
     expectObservable(records.pipe(sequenceChannel({ report: (e) => events.push(e) }))).toBe('-x---|', {
       x: chunk(0, 7, 100, [1, 2, 4, 6, 8, 9, 9]),
     });
   });
+  t.strictSame(Array.from(a.samples), withBad, "the record's own samples stay as they came");
   t.strictSame(bare(events), [event('non-finite', 0, 3), event('non-finite', 7, 2)]);
   t.match(events[0].detail, /3 of 7 samples .* interpolated/);
   t.match(events[1].detail, /dropped/);

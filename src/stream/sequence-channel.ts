@@ -52,6 +52,7 @@ export interface SequenceRecord {
   streamId: StreamId;
   startTimeUs: number;
   samplingRate: number;
+  /** A Float64Array (a decoded record's) becomes a chunk's samples as it is; nothing writes into it. */
   samples: ArrayLike<number>;
 }
 
@@ -272,6 +273,11 @@ function checksum(samples: Float64Array): number {
   return hash;
 }
 
+function allFinite(samples: Float64Array): boolean {
+  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return false;
+  return true;
+}
+
 /**
  * Replaces NaN and ±Infinity in place: linear between the nearest finite samples, the nearest finite
  * sample at the ends. Returns how many were replaced, or -1 when none is finite.
@@ -321,7 +327,8 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     s.recent = [];
   }
   s.samplingRate ??= rate;
-  const samples = new Float64Array(record.samples);
+  // A decoded record's Float64Array goes on as the chunk's samples as it is: no copy per record.
+  let samples = record.samples instanceof Float64Array ? record.samples : new Float64Array(record.samples);
   const startIndex = indexFromTimeUs(record.startTimeUs, s.samplingRate);
   const sum = checksum(samples);
   const same = ([a, c, h]: [number, number, number]) => a === startIndex && c === n && h === sum;
@@ -333,8 +340,11 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     step.event('duplicate', record.startTimeUs, samplesToUs(n, step.rate), 'dropped');
     return step.result();
   }
-  // Integer counts (Steim, int16/32) are always finite: only float encodings need the scan.
-  const replaced = record.samples instanceof Int32Array ? 0 : interpolateNonFinite(samples);
+  let replaced = 0;
+  if (!allFinite(samples)) {
+    if (samples === record.samples) samples = samples.slice(); // the record's own array stays as it came
+    replaced = interpolateNonFinite(samples);
+  }
   if (replaced !== 0) {
     step.event(
       'non-finite',

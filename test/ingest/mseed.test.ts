@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
+import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
 import { readMseedFile } from '../../src/ingest/mseed/reader.ts';
 import type { MseedRecord } from '../../src/ingest/mseed/record.ts';
 import { endTimeUs, MseedEncoding } from '../../src/ingest/mseed/record.ts';
@@ -94,10 +95,18 @@ t.test(
       );
       t.ok(
         records.every(
-          (r) => r.recordLength === 512 && r.formatVersion === 2 && r.samples instanceof Int32Array,
+          (r) => r.recordLength === 512 && r.formatVersion === 2 && r.samples instanceof Float64Array,
         ),
       );
       t.same(discontinuities(records, 0), [], `${channel}: each record starts one sample after the last`);
+      // The reader decodes into stretches of shared arrays: every record kept to the end must still
+      // hold its own samples, those of the record decoded alone.
+      const bytes = readFileSync(path);
+      const differing = records.filter((record, i) => {
+        const alone = decodeMseedRecord(bytes.subarray(read.offsets[i]));
+        return alone.samples.some((value, k) => record.samples[k] !== value);
+      });
+      t.equal(differing.length, 0, `${channel}: records read together keep their own samples`);
     }
   },
 );

@@ -3,6 +3,7 @@ import { WaveformFormatError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { streamKey } from '../stream-id.ts';
 import { decodeProbedRecord, probeRecord } from './decode.ts';
+import { sampleSlab } from './payload.ts';
 import type { MseedRecord, MseedSourceContext } from './record.ts';
 import { isWaveformRecord, MseedRecordError } from './record.ts';
 
@@ -33,6 +34,9 @@ export interface MseedReadOptions {
 /** Chunk size of file reads: a few thousand records, little memory, few system calls. */
 const FILE_CHUNK_BYTES = 1 << 20;
 
+/** Samples of a reader's slab (64 KiB): ~20 records of 512-byte Steim2 at 100 Hz. */
+const SLAB_SAMPLES = 8192;
+
 /**
  * Splits a byte stream into records. Bytes come in with {@link push}; {@link drain} yields the results
  * of every record that is complete and keeps the rest for the next chunk (all of it when `final`).
@@ -47,6 +51,7 @@ class MseedScanner {
   private garbageFrom: number | undefined;
   /** After an unusable header, the bytes up to the next header belong to it: no garbage report. */
   private skippingBadRecord = false;
+  private readonly allocate = sampleSlab(SLAB_SAMPLES);
 
   constructor(private readonly source: string | undefined) {}
 
@@ -116,7 +121,7 @@ class MseedScanner {
       }
       let record: MseedRecord;
       try {
-        record = decodeProbedRecord(bytes, view, pos, probe, this.context(pos));
+        record = decodeProbedRecord(bytes, view, pos, probe, this.context(pos), this.allocate);
       } catch (error) {
         if (!(error instanceof MseedRecordError)) throw error;
         // A record that fails may be one cut short, with the next record starting inside it.

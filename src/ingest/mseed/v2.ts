@@ -1,5 +1,5 @@
 import type { StreamId } from '../stream-id.ts';
-import { decodeRecordBody } from './payload.ts';
+import { decodeRecordBody, newSamples, type SampleAllocator } from './payload.ts';
 import type { HeaderProbe, MseedRecord, MseedRecordIdentity, MseedSourceContext } from './record.ts';
 import { epochUsFromYearDay } from './time.ts';
 
@@ -201,6 +201,7 @@ export function decodeV2(
   pos: number,
   header: V2Header,
   context: MseedSourceContext,
+  allocate: SampleAllocator = newSamples,
 ): MseedRecord {
   const { recordLength, dataOffset } = header;
   return decodeRecordBody(
@@ -221,5 +222,6 @@ export function decodeV2(
       timingQuality: header.timingQuality,
     },
     context,
+    allocate,
   );
 }
