@@ -81,7 +81,7 @@ export interface SequenceState {
   nextIndex: number | null;
   /** Received samples not passed on yet, disjoint, in index order, all after `nextIndex`. */
   pending: PendingPiece[];
-  /** [startIndex, sampleCount, checksum] of the last records received, newest last. */
+  /** [startIndex, sampleCount, checksum] of the last records received, newest last (see checksum). */
   recent: [number, number, number][];
   /** A record far ahead of the stream, waiting for the next record to confirm the jump. */
   jumpCandidate: { startIndex: number; samples: number[]; checksum: number } | null;
@@ -265,17 +265,28 @@ function count(ranges: Range[]): number {
   return ranges.reduce((sum, [a, b]) => sum + b - a, 0);
 }
 
-/** FNV-1a over the bytes of the samples as float64: equal samples, equal checksum. */
+/** Which 32-bit word of a float64 holds its sign and exponent: 1 on little-endian machines. */
+const HIGH_WORD = new Uint32Array(new Float64Array([1]).buffer)[1] === 0x3ff00000 ? 1 : 0;
+
+/**
+ * A hash of the samples' float64 bits (equal samples, equal checksum; FNV-1a steps over the 32-bit
+ * words, the even and the odd words in two chains that are joined at the end, which runs twice as
+ * fast as one chain), as a number >= 0 when every sample is finite and as -1 - that hash when one is
+ * NaN or ±Infinity (exponent bits all ones), so that it stays a fingerprint of the bits. The two come
+ * from one pass because every record needs both: a separate finiteness scan cost as much as the hash.
+ */
 function checksum(samples: Float64Array): number {
   const words = new Uint32Array(samples.buffer, samples.byteOffset, samples.length * 2);
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 0x01000193) >>> 0;
-  return hash;
-}
-
-function allFinite(samples: Float64Array): boolean {
-  for (let i = 0; i < samples.length; i++) if (!Number.isFinite(samples[i])) return false;
-  return true;
+  let even = 0x811c9dc5;
+  let odd = 0x811c9dc5;
+  let nonFinite = false;
+  for (let i = 0; i < words.length; i += 2) {
+    even = Math.imul(even ^ words[i], 0x01000193);
+    odd = Math.imul(odd ^ words[i + 1], 0x01000193);
+    nonFinite ||= (words[i + HIGH_WORD] & 0x7ff00000) === 0x7ff00000;
+  }
+  const hash = Math.imul(Math.imul(even, 0x01000193) ^ odd, 0x01000193) >>> 0;
+  return nonFinite ? -1 - hash : hash;
 }
 
 /**
@@ -331,17 +342,23 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
   let samples = record.samples instanceof Float64Array ? record.samples : new Float64Array(record.samples);
   const startIndex = indexFromTimeUs(record.startTimeUs, s.samplingRate);
   const sum = checksum(samples);
-  const same = ([a, c, h]: [number, number, number]) => a === startIndex && c === n && h === sum;
   const candidate = s.jumpCandidate;
-  if (
-    s.recent.some(same) ||
-    (candidate !== null && same([candidate.startIndex, candidate.samples.length, candidate.checksum]))
-  ) {
+  let duplicate =
+    candidate !== null &&
+    candidate.startIndex === startIndex &&
+    candidate.samples.length === n &&
+    candidate.checksum === sum;
+  // Indexed, not destructured: destructuring 16 fingerprints per record cost ~15 % of this function.
+  for (let i = 0; i < s.recent.length; i++) {
+    const fingerprint = s.recent[i];
+    duplicate ||= fingerprint[0] === startIndex && fingerprint[1] === n && fingerprint[2] === sum;
+  }
+  if (duplicate) {
     step.event('duplicate', record.startTimeUs, samplesToUs(n, step.rate), 'dropped');
     return step.result();
   }
   let replaced = 0;
-  if (!allFinite(samples)) {
+  if (sum < 0) {
     if (samples === record.samples) samples = samples.slice(); // the record's own array stays as it came
     replaced = interpolateNonFinite(samples);
   }
