@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
-import { readMseedFile } from '../../src/ingest/mseed/reader.ts';
+import { readMseedBuffer, readMseedFile } from '../../src/ingest/mseed/reader.ts';
 import type { MseedRecord } from '../../src/ingest/mseed/record.ts';
 import { endTimeUs, MseedEncoding } from '../../src/ingest/mseed/record.ts';
-import { streamKey } from '../../src/ingest/stream-id.ts';
+import { type StreamId, streamKey } from '../../src/ingest/stream-id.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
 interface FileRead {
@@ -108,6 +108,31 @@ t.test(
       });
       t.equal(differing.length, 0, `${channel}: records read together keep their own samples`);
     }
+  },
+);
+
+t.test(
+  "continuous-dev read record by record from its three files in turn: a channel's records share one StreamId",
+  { skip: skipUnlessShared('data', 'continuous-dev') },
+  async (t) => {
+    const files = readdirSync(devDir).filter((name) => name.endsWith('.mseed'));
+    const readers = files.map((name) => readMseedBuffer(readFileSync(`${devDir}/${name}`)));
+    const ids = new Map<string, Set<StreamId>>();
+    for (let open = readers.length; open > 0; ) {
+      open = 0;
+      for (const reader of readers) {
+        const next = reader.next();
+        if (next.done || next.value.record === undefined) continue;
+        open++;
+        const { streamId } = next.value.record;
+        ids.set(streamKey(streamId), (ids.get(streamKey(streamId)) ?? new Set()).add(streamId));
+      }
+    }
+    t.equal(ids.size, 3);
+    t.same(
+      [...ids.values()].map((set) => set.size),
+      [1, 1, 1],
+    );
   },
 );
 
