@@ -6,6 +6,7 @@ import {
   flushSequence,
   interpolateNonFinite,
   pushRecord,
+  releaseDue,
   type SequenceRecord,
   type SequenceState,
   sequenceChannel,
@@ -265,6 +266,22 @@ t.test('a record more than a day behind the stream is dropped', async (t) => {
   t.strictSame(bare(events), [event('clock-jump', -2 * day, 2 * day + 10)]);
 });
 
+t.test("releasing and flushing waiting records leave the caller's state as it was", async (t) => {
+  let state = createSequenceState(streamId, { maxReorderWaitMs: 1000 });
+  state = pushRecord(state, rec(0, 10), 0).state;
+  state = pushRecord(state, rec(20, 30), 0).state;
+  const before = JSON.stringify(state);
+  t.strictSame(
+    releaseDue(state, 1000).chunks.map((c) => c.startIndex - base(100)),
+    [20],
+  );
+  t.strictSame(
+    flushSequence(state).chunks.map((c) => c.startIndex - base(100)),
+    [20],
+  );
+  t.equal(JSON.stringify(state), before);
+});
+
 t.test('a start within half a sample of the grid continues the stream; beyond it is a gap', async (t) => {
   let state = createSequenceState(streamId, { maxReorderWaitMs: 0 });
   const jittered = (from: number, to: number, offsetUs: number) => ({
@@ -299,17 +316,22 @@ function sequence(records: SequenceRecord[], options: Parameters<typeof createSe
   const chunks: ChannelChunk[] = [];
   const events: ChannelEvent[] = [];
   let plainData = true;
+  let untouched = true;
   for (const record of records) {
+    const before = JSON.stringify(state);
     const step = pushRecord(state, record, 0);
+    untouched &&= JSON.stringify(state) === before;
     state = step.state;
     chunks.push(...step.chunks);
     events.push(...step.events);
     plainData &&= JSON.stringify(JSON.parse(JSON.stringify(state))) === JSON.stringify(state);
   }
+  const before = JSON.stringify(state);
   const end = flushSequence(state);
+  untouched &&= JSON.stringify(state) === before;
   chunks.push(...end.chunks);
   events.push(...end.events);
-  return { chunks, events, plainData };
+  return { chunks, events, plainData, untouched };
 }
 
 /** Random records of the signal: random lengths, shuffled locally, some repeated, some re-cut overlapping. */
@@ -341,11 +363,12 @@ t.test(
       let records = messyRecords(random, n);
       // The first record sets the stream's start: put one at sample 0 first.
       records = [rec(0, 1), ...records];
-      const { chunks, events, plainData } = sequence(records, {
+      const { chunks, events, plainData, untouched } = sequence(records, {
         maxReorderWaitMs: 1e9,
         maxPendingRecords: 1e6,
       });
       t.ok(plainData, 'the state survives JSON');
+      t.ok(untouched, "a step leaves the caller's state as it was");
       const samples = chunks.flatMap((c) => Array.from(c.samples));
       t.strictSame(samples, range(0, n), `trial ${trial}: every sample once, with its value`);
       t.ok(

@@ -115,14 +115,27 @@ export function createSequenceState(streamId: StreamId, options: SequenceOptions
   };
 }
 
-/** A working copy that a step may change; the caller's state stays as it was. */
+/**
+ * A working copy that a step may change; the caller's state stays as it was. Its arrays are copied
+ * when the step changes them (`pending`, rarely) or replaced (`recent`), not up front for every record.
+ */
 class Step {
   readonly s: SequenceState;
   readonly chunks: ChannelChunk[] = [];
   readonly events: ChannelEvent[] = [];
+  private pendingCopied = false;
 
   constructor(state: SequenceState) {
-    this.s = { ...state, pending: [...state.pending], recent: [...state.recent] };
+    this.s = { ...state };
+  }
+
+  /** `pending`, to change. */
+  private ownPending(): PendingPiece[] {
+    if (!this.pendingCopied) {
+      this.s.pending = [...this.s.pending];
+      this.pendingCopied = true;
+    }
+    return this.s.pending;
   }
 
   get rate(): number {
@@ -156,7 +169,7 @@ class Step {
         const missing = piece.startIndex - s.nextIndex!;
         this.event('gap', timeUsFromIndex(s.nextIndex!, this.rate), samplesToUs(missing, this.rate));
       }
-      s.pending.shift();
+      this.ownPending().shift();
       this.chunks.push({
         streamId: s.streamId,
         samplingRate: this.rate,
@@ -181,8 +194,10 @@ class Step {
   }
 
   remember(startIndex: number, count: number, checksum: number): void {
-    this.s.recent.push([startIndex, count, checksum]);
-    if (this.s.recent.length > RECENT_RECORDS) this.s.recent.shift();
+    const { recent } = this.s;
+    const kept = recent.slice(Math.max(0, recent.length - RECENT_RECORDS + 1));
+    kept.push([startIndex, count, checksum]);
+    this.s.recent = kept;
   }
 
   /** Buffers the samples not received before, reporting what overlapped or came too late. */
@@ -230,7 +245,7 @@ class Step {
         arrivedAtHead,
       };
       const at = s.pending.findIndex((p) => p.startIndex > a);
-      s.pending.splice(at === -1 ? s.pending.length : at, 0, piece);
+      this.ownPending().splice(at === -1 ? s.pending.length : at, 0, piece);
     }
   }
 
