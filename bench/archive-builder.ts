@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../src/errors.ts';
 import { encodeMseed, endTimeUs, type MseedSeries, readMseedFile } from '../src/ingest/mseed/index.ts';
+import { isIntegerEncoding } from '../src/ingest/mseed/payload.ts';
 import { yearDayFromEpochUs } from '../src/ingest/mseed/time.ts';
 import type { StreamId } from '../src/ingest/stream-id.ts';
 import { importPhaseNetCheckpoint } from '../src/model/checkpoint/import-phasenet.ts';
@@ -44,7 +45,7 @@ export async function loadDevRecord(dir = devRecordDir): Promise<DevRecord> {
     [];
   for (const component of COMPONENT_ORDER) {
     const path = join(dir, `XX.DEV1.00.HH${component}.mseed`);
-    const parts: Int32Array[] = [];
+    const parts: Float64Array[] = [];
     let streamId: StreamId | undefined;
     let startTimeUs = 0;
     let samplingRate = 0;
@@ -52,7 +53,7 @@ export async function loadDevRecord(dir = devRecordDir): Promise<DevRecord> {
     for await (const result of readMseedFile(path)) {
       if (result.error) throw result.error;
       const record = result.record;
-      if (!(record.samples instanceof Int32Array)) {
+      if (!isIntegerEncoding(record.encoding)) {
         throw new UsageError(`${path}: expected integer (Steim) samples`);
       }
       if (streamId === undefined) {

@@ -54,12 +54,33 @@ export function perKey<T, R>(
     });
 }
 
+/**
+ * `keyOf(id)`, kept per id object: a channel's records and chunks share their StreamId object (the
+ * decoder and the sequencer make one per channel), a station's blocks and windows their StationId, so
+ * the key string of every item is built and hashed once, not per record (the ids are readonly data).
+ */
+function memoKey<Id extends object>(keyOf: (id: Id) => string): (id: Id) => string {
+  const keys = new WeakMap<Id, string>();
+  return (id) => {
+    let key = keys.get(id);
+    if (key === undefined) {
+      key = keyOf(id);
+      keys.set(id, key);
+    }
+    return key;
+  };
+}
+
+const channelKey = memoKey<StreamId>(streamKey);
+const stationKeyOfStream = memoKey<StreamId>((id) => stationKey(stationOfStream(id)));
+const stationKeyOf = memoKey<StationId>(stationKey);
+
 /** Items of one stream (records, chunks): NET.STA.LOC.CHA. */
 export function perChannel<T extends { streamId: StreamId }, R>(
   project: (group: Observable<T>, key: string) => Observable<R>,
   options: PerKeyOptions = {},
 ): OperatorFunction<T, R> {
-  return perKey((item) => streamKey(item.streamId), project, options);
+  return perKey((item) => channelKey(item.streamId), project, options);
 }
 
 /** Items of one station (NET.STA.LOC and band/instrument code): chunks by their stream, blocks and windows by their station. */
@@ -68,7 +89,7 @@ export function perStation<T extends { streamId: StreamId } | { station: Station
   options: PerKeyOptions = {},
 ): OperatorFunction<T, R> {
   return perKey(
-    (item) => stationKey('station' in item ? item.station : stationOfStream(item.streamId)),
+    (item) => ('station' in item ? stationKeyOf(item.station) : stationKeyOfStream(item.streamId)),
     project,
     options,
   );

@@ -102,17 +102,19 @@ export function flushResample(state: ResampleState): ResampleStep {
   return { state: { ...closed(state), nextOutput: end }, chunks };
 }
 
+const sameRate = (a: number, b: number) => Math.abs(a - b) <= RATE_TOLERANCE * Math.max(a, b);
+
 /** Adds one chunk; a chunk that does not continue the open segment (gap, new rate) ends it first. */
 export function pushResample(state: ResampleState, chunk: ChannelChunk): ResampleStep {
   const chunks: ChannelChunk[] = [];
   const open = state.inputRate !== null;
-  const sameRate = (a: number, b: number) => Math.abs(a - b) <= RATE_TOLERANCE * Math.max(a, b);
   if (open && (!sameRate(state.inputRate!, chunk.samplingRate) || chunk.startIndex !== state.nextInput)) {
     const ended = flushResample(state);
     state = ended.state;
     chunks.push(...ended.chunks);
   }
-  state = { ...state, streamId: chunk.streamId };
+  // A channel's chunks share their StreamId (sequenceChannel's): no new state per chunk at the rate.
+  if (state.streamId !== chunk.streamId) state = { ...state, streamId: chunk.streamId };
   if (sameRate(chunk.samplingRate, state.targetRate)) {
     chunks.push(
       chunk.samplingRate === state.targetRate ? chunk : { ...chunk, samplingRate: state.targetRate },

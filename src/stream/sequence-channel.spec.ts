@@ -1,3 +1,4 @@
+import { of } from 'rxjs';
 import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
 import {
@@ -5,6 +6,7 @@ import {
   flushSequence,
   interpolateNonFinite,
   pushRecord,
+  releaseDue,
   type SequenceRecord,
   type SequenceState,
   sequenceChannel,
@@ -174,6 +176,16 @@ t.test('a record overlapping one still waiting keeps the waiting one (first arri
   t.strictSame(bare(events), [event('overlap', 15, 5), event('out-of-order', 15), event('gap', 10, 5)]);
 });
 
+t.test("a decoded record's Float64Array goes on as the chunk's samples, not a copy", async (t) => {
+  const record = { ...rec(0, 10), samples: Float64Array.from(range(0, 10)) };
+  const chunks: ChannelChunk[] = [];
+  of(record)
+    .pipe(sequenceChannel())
+    .subscribe((c) => chunks.push(c));
+  t.equal(chunks.length, 1);
+  t.equal(chunks[0].samples, record.samples);
+});
+
 t.test('NaN and Infinity are interpolated linearly and reported; an all-NaN record is dropped', async (t) => {
   const events: ChannelEvent[] = [];
   const withBad = [1, 2, Number.NaN, Number.POSITIVE_INFINITY, 8, 9, Number.NEGATIVE_INFINITY];
@@ -181,12 +193,14 @@ t.test('NaN and Infinity are interpolated linearly and reported; an all-NaN reco
     ...rec(from, from + values.length),
     samples: Float64Array.from(values),
   });
+  const a = rec64(0, withBad);
   marbles(t).run(({ cold, expectObservable }) => {
-    const records = cold('-a-b-|', { a: rec64(0, withBad), b: rec64(7, [Number.NaN, Number.NaN]) });
+    const records = cold('-a-b-|', { a, b: rec64(7, [Number.NaN, Number.NaN]) });
     expectObservable(records.pipe(sequenceChannel({ report: (e) => events.push(e) }))).toBe('-x---|', {
       x: chunk(0, 7, 100, [1, 2, 4, 6, 8, 9, 9]),
     });
   });
+  t.strictSame(Array.from(a.samples), withBad, "the record's own samples stay as they came");
   t.strictSame(bare(events), [event('non-finite', 0, 3), event('non-finite', 7, 2)]);
   t.match(events[0].detail, /3 of 7 samples .* interpolated/);
   t.match(events[1].detail, /dropped/);
@@ -252,6 +266,22 @@ t.test('a record more than a day behind the stream is dropped', async (t) => {
   t.strictSame(bare(events), [event('clock-jump', -2 * day, 2 * day + 10)]);
 });
 
+t.test("releasing and flushing waiting records leave the caller's state as it was", async (t) => {
+  let state = createSequenceState(streamId, { maxReorderWaitMs: 1000 });
+  state = pushRecord(state, rec(0, 10), 0).state;
+  state = pushRecord(state, rec(20, 30), 0).state;
+  const before = JSON.stringify(state);
+  t.strictSame(
+    releaseDue(state, 1000).chunks.map((c) => c.startIndex - base(100)),
+    [20],
+  );
+  t.strictSame(
+    flushSequence(state).chunks.map((c) => c.startIndex - base(100)),
+    [20],
+  );
+  t.equal(JSON.stringify(state), before);
+});
+
 t.test('a start within half a sample of the grid continues the stream; beyond it is a gap', async (t) => {
   let state = createSequenceState(streamId, { maxReorderWaitMs: 0 });
   const jittered = (from: number, to: number, offsetUs: number) => ({
@@ -286,17 +316,22 @@ function sequence(records: SequenceRecord[], options: Parameters<typeof createSe
   const chunks: ChannelChunk[] = [];
   const events: ChannelEvent[] = [];
   let plainData = true;
+  let untouched = true;
   for (const record of records) {
+    const before = JSON.stringify(state);
     const step = pushRecord(state, record, 0);
+    untouched &&= JSON.stringify(state) === before;
     state = step.state;
     chunks.push(...step.chunks);
     events.push(...step.events);
     plainData &&= JSON.stringify(JSON.parse(JSON.stringify(state))) === JSON.stringify(state);
   }
+  const before = JSON.stringify(state);
   const end = flushSequence(state);
+  untouched &&= JSON.stringify(state) === before;
   chunks.push(...end.chunks);
   events.push(...end.events);
-  return { chunks, events, plainData };
+  return { chunks, events, plainData, untouched };
 }
 
 /** Random records of the signal: random lengths, shuffled locally, some repeated, some re-cut overlapping. */
@@ -328,11 +363,12 @@ t.test(
       let records = messyRecords(random, n);
       // The first record sets the stream's start: put one at sample 0 first.
       records = [rec(0, 1), ...records];
-      const { chunks, events, plainData } = sequence(records, {
+      const { chunks, events, plainData, untouched } = sequence(records, {
         maxReorderWaitMs: 1e9,
         maxPendingRecords: 1e6,
       });
       t.ok(plainData, 'the state survives JSON');
+      t.ok(untouched, "a step leaves the caller's state as it was");
       const samples = chunks.flatMap((c) => Array.from(c.samples));
       t.strictSame(samples, range(0, n), `trial ${trial}: every sample once, with its value`);
       t.ok(

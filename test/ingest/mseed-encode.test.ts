@@ -136,15 +136,15 @@ t.test('every encoding round-trips in miniSEED 2 (both byte orders) and 3', asyn
   const small = randomWalk(3000, 8, 100).map((v) => Math.max(-32768, Math.min(32767, v)));
   const next = seededUniform(9);
   const floats = Float64Array.from({ length: 3000 }, () => (next() - 0.5) * 1e-3);
-  const cases: [MseedEncodeOptions['encoding'], ArrayLike<number>, string][] = [
-    ['steim1', walk, 'Int32Array'],
-    ['steim2', walk, 'Int32Array'],
-    ['int16', small, 'Int32Array'],
-    ['int32', walk, 'Int32Array'],
-    ['float32', Float32Array.from(floats), 'Float32Array'],
-    ['float64', floats, 'Float64Array'],
+  const cases: [MseedEncodeOptions['encoding'], ArrayLike<number>][] = [
+    ['steim1', walk],
+    ['steim2', walk],
+    ['int16', small],
+    ['int32', walk],
+    ['float32', Float32Array.from(floats)],
+    ['float64', floats],
   ];
-  for (const [encoding, samples, arrayType] of cases) {
+  for (const [encoding, samples] of cases) {
     for (const options of [
       { formatVersion: 2 as const },
       { formatVersion: 2 as const, littleEndian: true },
@@ -161,7 +161,7 @@ t.test('every encoding round-trips in miniSEED 2 (both byte orders) and 3', asyn
         t.same(trip.problems, []);
         const { decoded } = trip;
         t.ok(decoded.length > 1, 'several records');
-        t.equal(decoded[0].samples.constructor.name, arrayType);
+        t.ok(decoded[0].samples instanceof Float64Array, 'samples of every encoding as float64');
         t.equal(decoded[0].encoding, MseedEncoding[encoding!]);
         t.equal(decoded[0].formatVersion, options.formatVersion);
       });

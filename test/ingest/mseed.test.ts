@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { readMseedFile } from '../../src/ingest/mseed/reader.ts';
+import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
+import { readMseedBuffer, readMseedFile } from '../../src/ingest/mseed/reader.ts';
 import type { MseedRecord } from '../../src/ingest/mseed/record.ts';
 import { endTimeUs, MseedEncoding } from '../../src/ingest/mseed/record.ts';
-import { streamKey } from '../../src/ingest/stream-id.ts';
+import { type StreamId, streamKey } from '../../src/ingest/stream-id.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.ts';
 
 interface FileRead {
@@ -94,11 +95,44 @@ t.test(
       );
       t.ok(
         records.every(
-          (r) => r.recordLength === 512 && r.formatVersion === 2 && r.samples instanceof Int32Array,
+          (r) => r.recordLength === 512 && r.formatVersion === 2 && r.samples instanceof Float64Array,
         ),
       );
       t.same(discontinuities(records, 0), [], `${channel}: each record starts one sample after the last`);
+      // The reader decodes into stretches of shared arrays: every record kept to the end must still
+      // hold its own samples, those of the record decoded alone.
+      const bytes = readFileSync(path);
+      const differing = records.filter((record, i) => {
+        const alone = decodeMseedRecord(bytes.subarray(read.offsets[i]));
+        return alone.samples.some((value, k) => record.samples[k] !== value);
+      });
+      t.equal(differing.length, 0, `${channel}: records read together keep their own samples`);
     }
+  },
+);
+
+t.test(
+  "continuous-dev read record by record from its three files in turn: a channel's records share one StreamId",
+  { skip: skipUnlessShared('data', 'continuous-dev') },
+  async (t) => {
+    const files = readdirSync(devDir).filter((name) => name.endsWith('.mseed'));
+    const readers = files.map((name) => readMseedBuffer(readFileSync(`${devDir}/${name}`)));
+    const ids = new Map<string, Set<StreamId>>();
+    for (let open = readers.length; open > 0; ) {
+      open = 0;
+      for (const reader of readers) {
+        const next = reader.next();
+        if (next.done || next.value.record === undefined) continue;
+        open++;
+        const { streamId } = next.value.record;
+        ids.set(streamKey(streamId), (ids.get(streamKey(streamId)) ?? new Set()).add(streamId));
+      }
+    }
+    t.equal(ids.size, 3);
+    t.same(
+      [...ids.values()].map((set) => set.size),
+      [1, 1, 1],
+    );
   },
 );
 

@@ -9,6 +9,8 @@
  * 2-core machine). A picker replaying days of archive spends its ingest time here. On every shared
  * file the decoded samples, times and rates equal seisplotjs's (test/ingest/mseed-reference.test.ts).
  */
+
+import type { SampleAllocator } from './payload.ts';
 import type { HeaderProbe, MseedRecord, MseedSourceContext } from './record.ts';
 import { MseedRecordError } from './record.ts';
 import type { V2Header } from './v2.ts';
@@ -26,17 +28,21 @@ export function probeRecord(bytes: Uint8Array, view: DataView, pos: number, avai
   return bytes[pos] === 0x4d ? probeV3(bytes, view, pos, available) : probeV2(bytes, view, pos, available);
 }
 
-/** Decodes the record `probe` found at `bytes[pos]`; its `recordLength` bytes must be at hand. */
+/**
+ * Decodes the record `probe` found at `bytes[pos]`; its `recordLength` bytes must be at hand. Its
+ * samples go into an array of `allocate` (default: a new one).
+ */
 export function decodeProbedRecord(
   bytes: Uint8Array,
   view: DataView,
   pos: number,
   probe: Extract<RecordProbe, { kind: 'header' }>,
   context: MseedSourceContext,
+  allocate?: SampleAllocator,
 ): MseedRecord {
   return probe.formatVersion === 2
-    ? decodeV2(bytes, view, pos, probe.header, context)
-    : decodeV3(bytes, view, pos, probe.header, context);
+    ? decodeV2(bytes, view, pos, probe.header, context, allocate)
+    : decodeV3(bytes, view, pos, probe.header, context, allocate);
 }
 
 /**

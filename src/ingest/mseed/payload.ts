@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { WaveformFormatError } from '../../errors.ts';
 import type { MseedRecord, MseedRecordIdentity, MseedSamples, MseedSourceContext } from './record.ts';
 import { MseedEncoding, MseedRecordError, PayloadProblem } from './record.ts';
@@ -17,7 +18,7 @@ export function steimVersion(encoding: number): SteimVersion | undefined {
   return encoding === MseedEncoding.steim1 ? 1 : encoding === MseedEncoding.steim2 ? 2 : undefined;
 }
 
-/** True for the encodings whose samples are integers (stored as Int32Array). */
+/** True for the encodings whose samples are integers. */
 export function isIntegerEncoding(encoding: number): boolean {
   return (
     encoding === MseedEncoding.int16 ||
@@ -33,10 +34,41 @@ export function isSampleEncoding(encoding: number): boolean {
   );
 }
 
+/** Gives the array a record's `count` samples are decoded into: one that nothing else uses. */
+export type SampleAllocator = (count: number) => Float64Array;
+
+/** A new array per record. */
+export const newSamples: SampleAllocator = (count) => new Float64Array(count);
+
+/**
+ * Consecutive stretches of one larger array (`slabSamples` long; a new one when it is full), for a
+ * reader of many records: a new Float64Array per record is a malloc, a zero fill and the garbage
+ * collector's tracking of one more backing store; decoding a station-day's 74,600 records from
+ * memory took ~1.5x as long with an array per record (same process, alternating). A slab lives as
+ * long as any of its records, so it suits one reader of one file or stream, whose records are
+ * consumed in order, not records of many stations held for different times.
+ */
+export function sampleSlab(slabSamples: number): SampleAllocator {
+  let slab = new ArrayBuffer(0);
+  let used = slabSamples; // full: the first record takes a new slab
+  return (count) => {
+    if (count > slabSamples) return new Float64Array(count);
+    if (used + count > slabSamples) {
+      // Not zero-filled (zeroing the slabs of a station-day's 26M samples is ~200 MB of writes): every
+      // stretch handed out is written whole by its decoder before anything reads it.
+      slab = Buffer.allocUnsafeSlow(slabSamples * Float64Array.BYTES_PER_ELEMENT).buffer;
+      used = 0;
+    }
+    const samples = new Float64Array(slab, used * Float64Array.BYTES_PER_ELEMENT, count);
+    used += count;
+    return samples;
+  };
+}
+
 /**
  * Decodes `sampleCount` samples of `encoding` from `bytes[start, start + byteLength)` (`view` is a
- * DataView of the same bytes). `littleEndian` is the word order of the payload.
- * Throws {@link PayloadProblem}.
+ * DataView of the same bytes) into an array of `allocate` (see {@link MseedSamples}). `littleEndian`
+ * is the word order of the payload. Throws {@link PayloadProblem}.
  */
 export function decodePayload(
   bytes: Uint8Array,
@@ -46,11 +78,15 @@ export function decodePayload(
   encoding: number,
   sampleCount: number,
   littleEndian: boolean,
+  allocate: SampleAllocator = newSamples,
 ): MseedSamples {
-  if (sampleCount === 0) return new Int32Array(0);
+  if (sampleCount === 0) return new Float64Array(0);
   const steim = steimVersion(encoding);
-  if (steim !== undefined)
-    return decodeSteim(bytes, view, start, byteLength, sampleCount, littleEndian, steim);
+  if (steim !== undefined) {
+    const out = allocate(sampleCount);
+    decodeSteim(out, bytes, view, start, byteLength, littleEndian, steim);
+    return out;
+  }
   const size = SAMPLE_BYTES[encoding];
   if (size === undefined) throw new PayloadProblem('unknown-encoding', `unknown encoding ${encoding}`);
   if (sampleCount * size > byteLength) {
@@ -59,28 +95,21 @@ export function decodePayload(
       `payload of ${byteLength} bytes holds ${Math.floor(byteLength / size)} samples but the header says ${sampleCount}`,
     );
   }
+  const out = allocate(sampleCount);
   switch (encoding) {
-    case MseedEncoding.int16: {
-      const out = new Int32Array(sampleCount);
+    case MseedEncoding.int16:
       for (let i = 0; i < sampleCount; i++) out[i] = view.getInt16(start + 2 * i, littleEndian);
-      return out;
-    }
-    case MseedEncoding.int32: {
-      const out = new Int32Array(sampleCount);
+      break;
+    case MseedEncoding.int32:
       for (let i = 0; i < sampleCount; i++) out[i] = view.getInt32(start + 4 * i, littleEndian);
-      return out;
-    }
-    case MseedEncoding.float32: {
-      const out = new Float32Array(sampleCount);
+      break;
+    case MseedEncoding.float32:
       for (let i = 0; i < sampleCount; i++) out[i] = view.getFloat32(start + 4 * i, littleEndian);
-      return out;
-    }
-    default: {
-      const out = new Float64Array(sampleCount);
+      break;
+    default:
       for (let i = 0; i < sampleCount; i++) out[i] = view.getFloat64(start + 8 * i, littleEndian);
-      return out;
-    }
   }
+  return out;
 }
 
 /** What a record header says, in the terms of {@link MseedRecord}. */
@@ -114,9 +143,10 @@ export function decodeRecordBody(
   littleEndian: boolean,
   fields: RecordFields,
   context: MseedSourceContext,
+  allocate: SampleAllocator,
 ): MseedRecord {
   const { identity, encoding, samplingRate, sampleCount } = fields;
-  let samples: MseedSamples = new Int32Array(0);
+  let samples: MseedSamples = new Float64Array(0);
   let text: string | undefined;
   if (encoding === MseedEncoding.text) {
     const length = sampleCount > 0 ? Math.min(sampleCount, byteLength) : byteLength;
@@ -129,7 +159,7 @@ export function decodeRecordBody(
       });
     }
     try {
-      samples = decodePayload(bytes, view, start, byteLength, encoding, sampleCount, littleEndian);
+      samples = decodePayload(bytes, view, start, byteLength, encoding, sampleCount, littleEndian, allocate);
     } catch (error) {
       if (!(error instanceof PayloadProblem)) throw error;
       throw new MseedRecordError(error.problem, error.message, { ...context, identity });

@@ -17,8 +17,12 @@ export const MseedEncoding = {
 export type MseedEncodingName = keyof typeof MseedEncoding;
 export type MseedEncodingCode = (typeof MseedEncoding)[MseedEncodingName];
 
-/** Integer encodings decode to Int32Array, float32 to Float32Array, float64 to Float64Array. */
-export type MseedSamples = Int32Array | Float32Array | Float64Array;
+/**
+ * Samples of every encoding decode to a Float64Array (exact for int16, int32, Steim and float32):
+ * float64 is what the stream operators work in, so a record's array goes on as the sequencer's chunk
+ * without a copy. {@link MseedRecord.encoding} tells integer counts from floats.
+ */
+export type MseedSamples = Float64Array;
 
 /**
  * One decoded miniSEED record (format 2 or 3). Times are integer microseconds since the epoch;

@@ -76,26 +76,28 @@ function firstDifference(
 }
 
 /**
- * Decodes `sampleCount` samples from the Steim frames at `bytes[start, start + byteLength)`.
- * Throws {@link PayloadProblem}: `steim-frame` for an invalid code or a last sample that differs
- * from Xn, `sample-count` when the frames hold fewer differences than samples.
+ * Decodes `samples.length` samples from the Steim frames at `bytes[start, start + byteLength)` into
+ * `samples`. Throws {@link PayloadProblem}: `steim-frame` for an invalid code or a last sample that
+ * differs from Xn, `sample-count` when the frames hold fewer differences than samples.
  *
  * Written on bytes rather than a DataView, with one loop for every packing and a path without
  * bounds tests while a whole word fits: 1.5-2x faster than the DataView version on the shared
  * archives. Integration starts from X0 minus the first difference, which skips that difference (to
- * the previous record) without a test per value.
+ * the previous record) without a test per value. The sums are int32 (as the encoder's); they are
+ * stored as float64, the type the stream operators work in, so that a record's array is the one the
+ * sequencer passes on (decoding to an Int32Array meant a second array and a conversion per record).
  */
 export function decodeSteim(
+  samples: Float64Array,
   bytes: Uint8Array,
   view: DataView,
   start: number,
   byteLength: number,
-  sampleCount: number,
   littleEndian: boolean,
   version: SteimVersion,
-): Int32Array {
-  const samples = new Int32Array(sampleCount);
-  if (sampleCount === 0) return samples;
+): void {
+  const sampleCount = samples.length;
+  if (sampleCount === 0) return;
   const frames = Math.floor(byteLength / FRAME_BYTES);
   if (frames === 0) {
     throw new PayloadProblem('sample-count', `payload of ${byteLength} bytes holds no Steim${version} frame`);
@@ -148,7 +150,6 @@ export function decodeSteim(
         `reverse integration constant Xn ${xn}`,
     );
   }
-  return samples;
 }
 
 interface Packing {

@@ -1,5 +1,5 @@
 import type { StreamId } from '../stream-id.ts';
-import { decodeRecordBody } from './payload.ts';
+import { decodeRecordBody, newSamples, type SampleAllocator } from './payload.ts';
 import type { HeaderProbe, MseedRecord, MseedRecordIdentity, MseedSourceContext } from './record.ts';
 import { epochUsFromYearDay } from './time.ts';
 
@@ -78,24 +78,50 @@ function asciiField(bytes: Uint8Array, start: number, length: number): string {
 }
 
 /**
- * The codes of the header at `bytes[pos]`. Consecutive records mostly share a stream, so the last
- * StreamId is reused when the 12 code bytes are the same: fewer strings for the collector to sweep.
+ * The codes of the header at `bytes[pos]`, one StreamId object per channel: its 12 code bytes, read
+ * as three 32-bit numbers, find the StreamId made the first time. Records of many channels come
+ * interleaved (an archive's files merged by time, a SeedLink feed of many stations); a new StreamId
+ * per record made four strings and an object, and the per-channel grouping downstream then built and
+ * hashed its key string again per record, where it can now keep the key of the object.
+ * At most {@link MAX_STREAM_IDS} are kept (a stream of garbage headers cannot grow it without bound).
  */
-const lastCodes = new Uint8Array(12);
-let lastStreamId: StreamId | undefined;
+const streamIds = new Map<number, Map<number, Map<number, StreamId>>>();
+let streamIdCount = 0;
+const MAX_STREAM_IDS = 100_000;
+
+function codeWord(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
 
 function streamIdAt(bytes: Uint8Array, pos: number): StreamId {
-  let same = lastStreamId !== undefined;
-  for (let i = 0; same && i < 12; i++) same = bytes[pos + 8 + i] === lastCodes[i];
-  if (same) return lastStreamId!;
-  lastCodes.set(bytes.subarray(pos + 8, pos + 20));
-  lastStreamId = {
+  const a = codeWord(bytes, pos + 8);
+  const b = codeWord(bytes, pos + 12);
+  const c = codeWord(bytes, pos + 16);
+  const known = streamIds.get(a)?.get(b)?.get(c);
+  if (known !== undefined) return known;
+  if (streamIdCount >= MAX_STREAM_IDS) {
+    streamIds.clear();
+    streamIdCount = 0;
+  }
+  const id: StreamId = {
     network: asciiField(bytes, pos + 18, 2),
     station: asciiField(bytes, pos + 8, 5),
     location: asciiField(bytes, pos + 13, 2),
     channel: asciiField(bytes, pos + 15, 3),
   };
-  return lastStreamId;
+  let byB = streamIds.get(a);
+  if (byB === undefined) {
+    byB = new Map();
+    streamIds.set(a, byB);
+  }
+  let byC = byB.get(b);
+  if (byC === undefined) {
+    byC = new Map();
+    byB.set(b, byC);
+  }
+  byC.set(c, id);
+  streamIdCount++;
+  return id;
 }
 
 /** The prefix check of libmseed's MS2_ISVALIDHEADER on the first `Math.min(8, available)` bytes. */
@@ -201,6 +227,7 @@ export function decodeV2(
   pos: number,
   header: V2Header,
   context: MseedSourceContext,
+  allocate: SampleAllocator = newSamples,
 ): MseedRecord {
   const { recordLength, dataOffset } = header;
   return decodeRecordBody(
@@ -221,5 +248,6 @@ export function decodeV2(
       timingQuality: header.timingQuality,
     },
     context,
+    allocate,
   );
 }

@@ -1,6 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import { parseFdsnSourceId } from '../stream-id.ts';
-import { decodeRecordBody, steimVersion } from './payload.ts';
+import { decodeRecordBody, newSamples, type SampleAllocator, steimVersion } from './payload.ts';
 import type { HeaderProbe, MseedRecord, MseedRecordIdentity, MseedSourceContext } from './record.ts';
 import { MseedRecordError } from './record.ts';
 import { epochUsFromYearDay } from './time.ts';
@@ -134,6 +134,7 @@ export function decodeV3(
   pos: number,
   header: V3Header,
   context: MseedSourceContext,
+  allocate: SampleAllocator = newSamples,
 ): MseedRecord {
   const { identity, recordLength, encoding } = header;
   const storedCrc = view.getUint32(pos + V3_CRC_OFFSET, true);
@@ -167,5 +168,6 @@ export function decodeV3(
       extraHeaders,
     },
     context,
+    allocate,
   );
 }
