@@ -51,8 +51,11 @@ export interface PipelineResult {
   /** The live-edge lane's windows through the network, and its summed engine.run seconds. */
   edgeWindows: number;
   edgeInferenceS: number;
-  /** [Date.now(), windows made, windows done] once a second. */
-  backlog: [number, number, number][];
+  /**
+   * [Date.now(), windows made, windows done, event loop active ms so far] once a second (the last
+   * column gives the loop's busy share over any stretch, e.g. the steady part without the start's backlog).
+   */
+  backlog: [number, number, number, number][];
   /** [Date.now(), RSS MB, V8 heap used MB, array buffers MB] once a second. */
   memory: [number, number, number, number][];
   /** Wall ms from the drain request until every window made was done (or the timeout). */
@@ -162,9 +165,10 @@ async function run(request: PipelineRequest): Promise<void> {
     }),
   );
   const memory: PipelineResult['memory'] = [];
+  const loopBefore = performance.eventLoopUtilization();
   const sampler = setInterval(() => {
     const now = Date.now();
-    backlog.push([now, made, windows.length]);
+    backlog.push([now, made, windows.length, performance.eventLoopUtilization(loopBefore).active]);
     const usage = process.memoryUsage();
     memory.push([now, usage.rss / MB, usage.heapUsed / MB, usage.arrayBuffers / MB]);
   }, 1000);
@@ -175,7 +179,6 @@ async function run(request: PipelineRequest): Promise<void> {
   };
   const liveBefore = liveMb();
   const cpuBefore = process.cpuUsage();
-  const loopBefore = performance.eventLoopUtilization();
   const finished = lastValueFrom(picks$, { defaultValue: undefined });
   send({ type: 'subscribed' });
 

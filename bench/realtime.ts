@@ -223,6 +223,11 @@ interface RunSummary {
   /** Event loop busy, and in engine.run, as shares of the pipeline's wall time. */
   loopBusy: number;
   inferenceShare: number;
+  /**
+   * The same over the steady part only, as the rates (every station has made its first window, until
+   * the feed ends): without the start's backlog, when every station's preroll comes at once.
+   */
+  steady: { fromS: number; windows: number; latencyS: { p50: number; p99: number }; loopBusy: number };
   feedCores: number;
   pipelineRssMb: number;
   /** Live memory (heap + array buffers after a forced GC) added per station, MB. */
@@ -323,6 +328,11 @@ function summarise(
     steady.length < 2
       ? Number.NaN
       : (steady.at(-1)![column] - steady[0][column]) / s(steady.at(-1)![0] - steady[0][0]);
+  const steadyLatencies = windows
+    .filter((w) => w.receivedAtMs >= steadyFromMs && w.receivedAtMs <= feedEndMs)
+    .map((w) => s(w.doneAtMs - w.receivedAtMs));
+  const steadyLoopBusy =
+    steady.length < 2 ? Number.NaN : (steady.at(-1)![3] - steady[0][3]) / (steady.at(-1)![0] - steady[0][0]);
   const pipelineSeconds = s(feedEndMs - started.wallMs) + result.drainMs / 1000;
   return {
     stations,
@@ -368,6 +378,12 @@ function summarise(
     cpuMsPerWindow: (1000 * result.cpuSeconds) / Math.max(1, windows.length),
     loopBusy: result.loopBusy,
     inferenceShare: result.inferenceS / pipelineSeconds,
+    steady: {
+      fromS: s(steadyFromMs - started.wallMs),
+      windows: steadyLatencies.length,
+      latencyS: steadyLatencies.length ? stats(steadyLatencies) : { p50: Number.NaN, p99: Number.NaN },
+      loopBusy: steadyLoopBusy,
+    },
     feedCores: done.cpuSeconds / feedSeconds,
     pipelineRssMb: result.maxRssMb,
     liveMbPerStation: (result.liveMb.after - result.liveMb.before) / stations,
@@ -458,7 +474,18 @@ function tables(runs: RunSummary[]): string {
         ]),
       )}`
     : '';
-  return `${main}\n\nWhere a window's latency goes:\n\n${parts}${lane}`;
+  const steady = textTable(
+    ['stations', 'from s', 'windows', 'latency p50 s', 'p99 s', 'loop busy'],
+    runs.map((r) => [
+      String(r.stations),
+      figure(r.steady.fromS),
+      String(r.steady.windows),
+      seconds(r.steady.latencyS.p50),
+      seconds(r.steady.latencyS.p99),
+      Number.isFinite(r.steady.loopBusy) ? `${(100 * r.steady.loopBusy).toFixed(0)} %` : '-',
+    ]),
+  );
+  return `${main}\n\nThe steady part (from once every station has made its first window until the feed ends):\n\n${steady}\n\nWhere a window's latency goes:\n\n${parts}${lane}`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -509,7 +536,12 @@ async function main(argv: string[]): Promise<void> {
       runs.push(summary);
       series.push({
         stations,
-        backlog: run.result.backlog.map(([at, made, done]) => [at - run.started.wallMs, made, done]),
+        backlog: run.result.backlog.map(([at, made, done, loopActiveMs]) => [
+          at - run.started.wallMs,
+          made,
+          done,
+          loopActiveMs,
+        ]),
         memory: run.result.memory.map(([at, ...rest]) => [at - run.started.wallMs, ...rest]),
         latencies: run.result.windows.map((w) => [
           w.receivedAtMs - run.started.wallMs,
