@@ -63,6 +63,16 @@ export function positiveNumber(name: string) {
   };
 }
 
+/** A parser for an option that must be a number from 0 to 1, e.g. `--alpha 0.2`. */
+export function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= 1))
+      throw new UsageError(`${name} must be a number from 0 to 1, got '${value}'`);
+    return n;
+  };
+}
+
 /**
  * `--page` turns the live page on (on the sinks' HTTP server, with the config's port); `--page 9000`
  * also sets the port; absent, the config decides.

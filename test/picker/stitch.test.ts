@@ -130,6 +130,17 @@ t.test('flush hands out the rest once, and later windows must not reach back', a
   t.equal(flushStitch(createStitchState({ classes: 1 })).finished, null, 'nothing to flush');
 });
 
+t.test("a segment's last window: the pushed segment survives the flush that follows it", async (t) => {
+  // A window with endOfSegment gives a pushed segment and a flushed one together (pick-phases.ts),
+  // and both are read after the flush: the flush must not write where the pushed segment lies.
+  let state = createStitchState({ classes: 1 });
+  state = pushWindow(state, windows[0]).state;
+  const pushed = pushWindow(state, windows[1]);
+  const flushed = flushStitch(pushed.state);
+  t.same(Array.from(pushed.finished!.probs), [1, 2], 'samples 0 and 1 as pushed');
+  t.same(Array.from(flushed.finished!.probs), [4, 5, 7, 8], 'samples 2 to 5 as flushed');
+});
+
 t.test('bad windows and options', async (t) => {
   const state = pushWindow(createStitchState({ classes: 2 }), { start: 4, probs: [0, 0] }).state;
   t.throws(() => pushWindow(state, { start: 2, probs: [0, 0] }), { message: /start order/ });

@@ -9,6 +9,7 @@ import { importPhaseNetCheckpoint } from '../../model/checkpoint/import-phasenet
 import { fetchOriginalModel } from '../../model/fetch.ts';
 import { ORIGINAL_SOURCE, originalCard, readLicenceBeside } from '../../model/original.ts';
 import { loadModelDir, saveModelDir } from '../../model/store.ts';
+import { fraction } from '../options.ts';
 
 /** Imports a checkpoint in the original's format into a model directory; returns the directory. */
 async function importCheckpoint(prefix: string, out: string, origin: string): Promise<string> {
@@ -17,15 +18,6 @@ async function importCheckpoint(prefix: string, out: string, origin: string): Pr
   await saveModelDir(out, { card, weights });
   log.info({ out, weights: weights.size }, 'model imported');
   return out;
-}
-
-function fraction(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n >= 0 && n <= 1))
-      throw new UsageError(`${name} must be a number from 0 to 1, got '${value}'`);
-    return n;
-  };
 }
 
 export function registerModelCommands(program: Command): void {
