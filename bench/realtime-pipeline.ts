@@ -7,16 +7,34 @@
  * through the network, stops the source and sends what it measured.
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import { finalize, lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
-import { type LaneTaps, liveEdgePipeline } from '../src/app/live-edge-pipeline.ts';
-import { batchSizeFor, pickerOptionsFor, stationWindowsOptions } from '../src/app/pipeline.ts';
-import { checkConfig } from '../src/config/load.ts';
-import { createWorkerEngine } from '../src/engine/worker-engine.ts';
-import { seedLinkPackets } from '../src/ingest/seedlink/client.ts';
-import { loadModelDir } from '../src/model/store.ts';
+import type { LaneTaps } from '../src/app/live-edge-pipeline.ts';
 import type { Pick } from '../src/picker/pick.ts';
-import { pickPhases } from '../src/picker/pick-phases.ts';
-import { batchWindows, decodeRecords, type StationWindow, stationWindows } from '../src/stream/index.ts';
+import type { StationWindow } from '../src/stream/index.ts';
+import { compiled } from './compiled.ts';
+
+if (process.env.GC_FLAGS) for (const f of process.env.GC_FLAGS.split(' ')) setFlagsFromString(f);
+
+// The compiled build, as `phasestream run` runs it (bench/compiled.ts).
+const { growHeapForStreaming } =
+  await compiled<typeof import('../src/app/heap-growth.ts')>('app/heap-growth');
+// As src/cli/main.ts does for every command.
+growHeapForStreaming();
+const { liveEdgePipeline } =
+  await compiled<typeof import('../src/app/live-edge-pipeline.ts')>('app/live-edge-pipeline');
+const { batchSizeFor, pickerOptionsFor, stationWindowsOptions, WINDOWS_POOLED } =
+  await compiled<typeof import('../src/app/pipeline.ts')>('app/pipeline');
+const { checkConfig } = await compiled<typeof import('../src/config/load.ts')>('config/load');
+const { createWorkerEngine } =
+  await compiled<typeof import('../src/engine/worker-engine.ts')>('engine/worker-engine');
+const { seedLinkPackets } =
+  await compiled<typeof import('../src/ingest/seedlink/client.ts')>('ingest/seedlink/client');
+const { loadModelDir } = await compiled<typeof import('../src/model/store.ts')>('model/store');
+const { pickPhases } = await compiled<typeof import('../src/picker/pick-phases.ts')>('picker/pick-phases');
+const { float32Pool } = await compiled<typeof import('../src/util/float32-pool.ts')>('util/float32-pool');
+const { batchWindows, decodeRecords, stationWindows } =
+  await compiled<typeof import('../src/stream/index.ts')>('stream/index');
 
 export interface PipelineRequest {
   url: string;
@@ -108,12 +126,13 @@ async function run(request: PipelineRequest): Promise<void> {
   let edgeInferenceS = 0;
   const packets = seedLinkPackets({ url: request.url, stations: [{ network: 'XX', station: 'R*' }] });
   // The operators and options of pickPipeline (src/app/pipeline.ts), with taps in between.
-  const regular = (lane?: LaneTaps) =>
-    packets.pipe(
+  const regular = (lane?: LaneTaps) => {
+    const windowData = float32Pool(WINDOWS_POOLED);
+    return packets.pipe(
       decodeRecords({ source: request.url }),
       tap(() => records++),
       takeUntil(stop),
-      stationWindows({ ...stationWindowsOptions(card, config), onBlock: lane?.onBlock }),
+      stationWindows({ ...stationWindowsOptions(card, config), onBlock: lane?.onBlock, windowData }),
       tap(() => {
         if (!stopped) made++;
       }),
@@ -122,6 +141,7 @@ async function run(request: PipelineRequest): Promise<void> {
       pickPhases(engine, {
         pickerOptions: (key) => pickerOptionsFor(card, config, key),
         onProbabilities: lane?.onProbabilities,
+        windowData,
         onBatch: ({ windows: count, inferenceMs }) => {
           const doneAtMs = Date.now();
           if (!stopped) inferenceS += inferenceMs / 1000;
@@ -144,6 +164,7 @@ async function run(request: PipelineRequest): Promise<void> {
       }),
       finalize(() => lane?.end()),
     );
+  };
   const onEdgeBatch = ({ windows: count, inferenceMs }: { windows: number; inferenceMs: number }) => {
     if (stopped) return;
     edgeWindows += count;

@@ -144,11 +144,14 @@ class Child {
   static start(name: string, script: string, request: unknown): Child {
     const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(request)], {
       // BENCH_CPU_PROF=dir: a V8 CPU profile of each process (and thread) in dir, written at its exit.
+      // BENCH_NODE_FLAGS='--trace-gc --trace-incremental-marking': node and V8 flags for both processes
+      // (what showed the full collections and what started each, bench/README.md).
       execArgv: [
         '--import',
         'tsx',
         '--expose-gc',
         ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
       ],
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { growHeapForStreaming } from '../app/heap-growth.ts';
 import { PhaseStreamError } from '../errors.ts';
 import { log } from '../log.ts';
 import { registerCommands } from './commands.ts';
@@ -17,6 +18,7 @@ const program = new Command('phasestream')
   .exitOverride();
 
 registerCommands(program);
+growHeapForStreaming();
 
 // A reader that stops early (`phasestream replay ... | head`) is not an error: stop quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -40,10 +40,17 @@ let queue: Promise<void> = Promise.resolve();
 function serve(from: MessagePort, request: RunRequest): void {
   queue = queue.then(async () => {
     try {
-      const { input } = request;
-      const { probs, logits } = await engine.run(input, request.batch, request.length, {
+      const { input, probsInto } = request;
+      const result = await engine.run(input, request.batch, request.length, {
         withLogits: request.withLogits,
       });
+      const { logits } = result;
+      let { probs } = result;
+      if (probsInto && probsInto.buffer.byteLength >= probs.byteLength) {
+        const into = new Float32Array(probsInto.buffer, 0, probs.length);
+        into.set(probs);
+        probs = into;
+      }
       const outputs: WorkerEngineReply = { id: request.id, probs, ...(logits ? { logits } : {}) };
       const buffers = [probs.buffer, ...(logits ? [logits.buffer] : [])] as ArrayBuffer[];
       try {

@@ -3,7 +3,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EngineUnavailableError, ModelFormatError, PhaseStreamError } from '../errors.ts';
 import type { LoadedModel } from '../model/card.ts';
 import { workerEntry, workerEnv } from '../util/worker-entry.ts';
-import { checkRunInput, type InferenceEngine } from './engine.ts';
+import { checkRunInput, type InferenceEngine, type RunOptions } from './engine.ts';
 import type { EngineOptions } from './index.ts';
 
 /**
@@ -18,7 +18,10 @@ import type { EngineOptions } from './index.ts';
  * in, `{ id, probs, logits?, input? }` or `{ id, error }` out, typed arrays moved, not copied, on the way
  * back. An input moved to the thread (`transferInput`) moves back with its reply (`returnInput`), so
  * that a caller can fill the same buffer again instead of allocating, zero-filling and paging in a new
- * one (~1 MB) per batch.
+ * one (~1 MB) per batch; a buffer moved for the probabilities (`probsInto`) comes back holding them.
+ * Both keep the caller's thread from taking in new array buffers per batch: V8 counts every one
+ * against a 64 MB allowance of outside memory and starts a full collection of the whole heap when
+ * it is spent (every second at 5,000 live stations, before these went round).
  * `connect()` gives another thread (a replay shard) a port of its own to the same engine
  * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
  */
@@ -31,6 +34,8 @@ export interface RunRequest {
   withLogits: boolean;
   /** The input was moved here: move it back with the reply. */
   returnInput: boolean;
+  /** A buffer moved here for the probabilities: they go back in it when it is long enough. */
+  probsInto?: Float32Array;
 }
 
 export type WorkerEngineReply =
@@ -115,13 +120,13 @@ class EngineClient implements InferenceEngine {
     input: Float32Array,
     batch: number,
     length: number,
-    options: { withLogits?: boolean; transferInput?: boolean } = {},
+    options: RunOptions = {},
   ): Promise<RunResult> {
     checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
     const id = this.nextId++;
-    // A whole buffer given up moves to the engine thread instead of being copied (1 MB a batch).
-    const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-    const move = options.transferInput === true && whole;
+    // A buffer given up moves to the engine thread instead of being copied (1 MB a batch).
+    const move = options.transferInput === true && input.buffer instanceof ArrayBuffer;
+    const into = options.probsInto?.buffer instanceof ArrayBuffer ? options.probsInto : undefined;
     const request: RunRequest = {
       id,
       input,
@@ -129,11 +134,12 @@ class EngineClient implements InferenceEngine {
       length,
       withLogits: options.withLogits === true,
       returnInput: move,
+      ...(into ? { probsInto: into } : {}),
     };
+    const moved = [...(move ? [input.buffer] : []), ...(into ? [into.buffer] : [])] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      if (move) this.endpoint.postMessage(request, [input.buffer as ArrayBuffer]);
-      else this.endpoint.postMessage(request);
+      this.endpoint.postMessage(request, [...new Set(moved)]);
     });
   }
 

@@ -8,6 +8,7 @@ import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
 import { createWorkerEngine } from '../engine/worker-engine.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
+import { float32Pool } from '../util/float32-pool.ts';
 import { pickPhases } from './pick-phases.ts';
 
 const skip =
@@ -71,7 +72,7 @@ t.test(
 );
 
 t.test(
-  'with an engine thread, a batch input comes back and carries the next batch of its size',
+  'with an engine thread, the buffers of a batch come back and carry the next batch, of any size',
   { skip },
   async (t) => {
     const model = await originalModel();
@@ -79,9 +80,10 @@ t.test(
     const local = await createOnnxEngine(model, { threads: 1 });
     t.teardown(() => Promise.all([thread.dispose(), local.dispose()]));
     const golden = goldenSamples().filter((g) => g.length === 3000);
-    // Each batch: two stations' windows of one golden record, a later record of the same stations after it.
+    // Each batch: two stations' windows of one golden record (every other batch one station's), a later
+    // record of the same stations after it.
     const batches = golden.slice(0, 4).map((g, b) =>
-      ['A', 'B'].map(
+      (b % 2 === 0 ? ['A', 'B'] : ['A']).map(
         (station): StationWindow => ({
           station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
           samplingRate: 100,
@@ -96,6 +98,8 @@ t.test(
     );
     const sent: Float32Array[] = [];
     const returned: Float32Array[] = [];
+    const probsGiven: (Float32Array | undefined)[] = [];
+    const probsBack: Float32Array[] = [];
     let ran = 0;
     // The engine thread as it is, with the arrays that go in and come back noted.
     const noted: InferenceEngine = {
@@ -103,9 +107,11 @@ t.test(
       card: thread.card,
       run: async (input, batch, length, options) => {
         sent.push(input);
+        probsGiven.push(options?.probsInto);
         const result = await thread.run(input, batch, length, options);
         ran++;
         if (result.input) returned.push(result.input);
+        probsBack.push(result.probs);
         return result;
       },
       dispose: () => thread.dispose(),
@@ -125,17 +131,29 @@ t.test(
               minPeakHeight: { P: 0.3, S: 0.3 },
               minPeakDistanceSamples: 50,
             }),
+            ...(engine === noted ? { windowData } : {}),
           }),
           toArray(),
         ),
       );
+    const windowData = float32Pool(16);
     const [viaThread, inProcess] = [await picksWith(noted), await picksWith(local)];
+    const given = [windowData.take(9000), windowData.take(9000)];
+    t.ok(
+      given.every((array) => batches.some((batch) => batch.some((w) => w.data === array))),
+      'the windows went back to the pool once read',
+    );
     t.ok(inProcess.length > 0, 'the records have picks');
     t.same(viaThread, inProcess, 'the same picks as an engine that takes no buffers');
     t.equal(returned.length, batches.length, 'every input came back');
     t.ok(
-      sent.slice(1).every((input, i) => input === returned[i]),
-      'each later batch was filled into the input that came back before it',
+      sent.slice(1).every((input, i) => input.buffer === returned[i].buffer && input.byteOffset === 0),
+      'each later batch was filled into the start of the input buffer that came back before it',
+    );
+    t.equal(probsGiven[0], undefined, 'the first batch has no buffer for its probabilities');
+    t.ok(
+      probsGiven.slice(1).every((into, i) => into?.buffer === probsBack[i].buffer),
+      'each later batch got the buffer of the probabilities before it, once they were stitched',
     );
   },
 );

@@ -2,6 +2,7 @@ import { concat, concatMap, defer, EMPTY, from, map, type Observable, type Opera
 import type { InferenceEngine } from '../engine/engine.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
+import type { Float32Pool } from '../util/float32-pool.ts';
 import {
   createPhasePicker,
   firstOpenSample,
@@ -42,10 +43,43 @@ export interface PickPhasesOptions {
    * may still come (`firstOpenSample`). What resumes a restarted run (docs/seedlink.md).
    */
   onOpenSample?: (station: StationWindow['station'], samplingRate: number, sample: number) => void;
+  /**
+   * Where the windows' normalized data go once read (after the batch input was filled and the
+   * station's pick quality saw the window): the pool stationWindows takes them from. Only for windows
+   * nothing else holds on to.
+   */
+  windowData?: Float32Pool;
 }
 
-/** Spare batch inputs kept (about the batches in flight at once; more would only hold memory). */
-const SPARE_INPUTS = 4;
+/**
+ * Spare batch buffers kept of each kind: as many as batches are in flight at a peak (a backed-up
+ * engine at 5,000 live stations held ~10; fewer kept meant a new megabyte per batch after each
+ * peak), 18 MB of each kind at most at 32 windows a batch.
+ */
+const SPARE_BUFFERS = 16;
+
+/**
+ * Buffers an engine thread handed back (see InferenceEngine.run), to be given again: a batch takes
+ * the smallest one that holds it, as a view of its start (batches that waited for windows come in
+ * every size, so exact sizes would rarely match, and each miss is a new megabyte V8 counts toward
+ * its next full collection).
+ */
+function spareBuffers() {
+  const spare: Float32Array[] = [];
+  return {
+    take(size: number): Float32Array | undefined {
+      let best = -1;
+      for (let i = 0; i < spare.length; i++) {
+        if (spare[i].length >= size && (best < 0 || spare[i].length < spare[best].length)) best = i;
+      }
+      return best < 0 ? undefined : spare.splice(best, 1)[0].subarray(0, size);
+    },
+    give(buffer: ArrayBufferLike): void {
+      if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+      if (spare.push(new Float32Array(buffer)) > SPARE_BUFFERS) spare.shift();
+    },
+  };
+}
 
 /**
  * Batches of windows -> picks: runs the network on each batch (windows of equal length together),
@@ -97,13 +131,8 @@ export function pickPhases(
     // queues the next batch while one runs, so it never waits for the stitching of the one before);
     // stitching follows in batch order.
     let pending = 0;
-    // Batch inputs an engine thread handed back (see InferenceEngine.run), to be filled again: the
-    // newest few of any size (batches that waited for windows come in every size).
-    const spare: Float32Array[] = [];
-    const takeSpare = (size: number) => {
-      const at = spare.findIndex((input) => input.length === size);
-      return at < 0 ? new Float32Array(size) : spare.splice(at, 1)[0];
-    };
+    const inputs = spareBuffers();
+    const outputs = spareBuffers();
     const infer = async (batch: StationWindow[]): Promise<Map<StationWindow, Float32Array>> => {
       const probsOf = new Map<StationWindow, Float32Array>();
       // Windows of one length run together; a segment shorter than a window makes a shorter one.
@@ -112,12 +141,16 @@ export function pickPhases(
         const channels = same[0].components.length;
         const size = same.length * length * channels;
         // Every value is written: each window's data is [length, channels].
-        const input = takeSpare(size);
+        const input = inputs.take(size) ?? new Float32Array(size);
         for (const [i, w] of same.entries()) input.set(w.data, i * length * channels);
         const started = performance.now();
-        const result = await engine.run(input, same.length, length, { transferInput: true });
+        const probsInto = outputs.take(same.length * length * engine.card.classes.length);
+        const result = await engine.run(input, same.length, length, {
+          transferInput: true,
+          ...(probsInto ? { probsInto } : {}),
+        });
         const { probs } = result;
-        if (result.input && spare.push(result.input) > SPARE_INPUTS) spare.shift();
+        if (result.input) inputs.give(result.input.buffer);
         options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
         const out = length * engine.card.classes.length;
         for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * out, (i + 1) * out));
@@ -127,7 +160,12 @@ export function pickPhases(
     const stitch = (batch: StationWindow[], probsOf: Map<StationWindow, Float32Array>): Pick[] => {
       const picks: Pick[] = [];
       // Stations' windows are stitched in batch order, which keeps each station's start order.
-      for (const window of batch) picks.push(...step(window, probsOf.get(window)!));
+      for (const window of batch) {
+        picks.push(...step(window, probsOf.get(window)!));
+        options.windowData?.give(window.data);
+      }
+      // The stitchers added the probabilities up: their buffers can take the next batch's.
+      for (const probs of new Set([...probsOf.values()].map((p) => p.buffer))) outputs.give(probs);
       pending -= batch.length;
       options.onPending?.(pending);
       return picks;

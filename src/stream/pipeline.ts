@@ -1,4 +1,5 @@
 import { identity, type OperatorFunction, type SchedulerLike, tap } from 'rxjs';
+import type { Float32Pool } from '../util/float32-pool.ts';
 import { assembleStation } from './assemble-station.ts';
 import { perChannel, perStation } from './per-station.ts';
 import type { ReportChannelEvent } from './report.ts';
@@ -30,6 +31,8 @@ export interface StationWindowsOptions extends SequenceOptions {
   scheduler?: SchedulerLike;
   /** Wall clock for `receivedAtMs`. Default Date.now. */
   clock?: () => number;
+  /** Arrays for the windows' normalized data, given back by the picker (see slidingWindows). */
+  windowData?: Float32Pool;
 }
 
 /**
@@ -76,6 +79,7 @@ export function stationWindows(
               stride: options.strideSamples,
               components,
               clock: options.clock,
+              windowData: options.windowData,
             }),
           ),
         { onError: options.onError },

@@ -1,6 +1,8 @@
+import { tap } from 'rxjs';
 import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
 import { normalizeWindow } from '../picker/normalize.ts';
+import { type Float32Pool, float32Pool } from '../util/float32-pool.ts';
 import { createWindowState, flushWindows, pushWindowBlock, slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
 
@@ -78,6 +80,42 @@ t.test('a window every stride, then one aligned to the segment end, marked', asy
       w: win(13, 10, 5, true),
     });
   });
+});
+
+t.test('with a pool, windows are normalized into its arrays and nothing else changes', async (t) => {
+  const given = new Float32Array(10 * 3).fill(Number.NaN);
+  const taken: number[] = [];
+  const pool = float32Pool(4);
+  pool.give(given);
+  const windowData: Float32Pool = {
+    take: (length) => {
+      taken.push(length);
+      return pool.take(length);
+    },
+    give: (array) => pool.give(array),
+  };
+  const scheduler = marbles(t);
+  const seen: StationWindow[] = [];
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-c-----|', {
+      a: blk(0, 8),
+      b: blk(8, 15),
+      c: blk(15, 23, { endOfSegment: true }),
+    });
+    const windows = blocks.pipe(
+      slidingWindows({ ...options, clock: () => scheduler.now(), windowData }),
+      tap((w) => seen.push(w)),
+    );
+    expectObservable(windows).toBe('---x-(yzw)-|', {
+      x: win(0, 10, 3),
+      y: win(5, 10, 3),
+      z: win(10, 10, 5),
+      w: win(13, 10, 5, true),
+    });
+  });
+  t.same(taken, [30, 30, 30, 30], 'every window took its array from the pool');
+  t.equal(seen[0].data, given, 'the first window was written into the array given to the pool');
+  t.not(seen[1].data, given, 'later ones into new arrays, the given one being still in use');
 });
 
 t.test(

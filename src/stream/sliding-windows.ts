@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
+import type { Float32Pool } from '../util/float32-pool.ts';
 import { stepOperator } from './operate.ts';
 import type { StationBlock, StationId, StationWindow } from './types.ts';
 
@@ -92,7 +93,18 @@ function bufferEnd(s: WindowState): number {
   return s.bufferStart + s.bufferLength;
 }
 
-function makeWindow(s: WindowState, start: number, length: number, endOfSegment: boolean): StationWindow {
+/** Where a window's normalized data goes: a new array, or one from the caller's pool. */
+export type WindowData = (values: number) => Float32Array;
+
+const newWindowData: WindowData = (values) => new Float32Array(values);
+
+function makeWindow(
+  s: WindowState,
+  start: number,
+  length: number,
+  endOfSegment: boolean,
+  into: WindowData,
+): StationWindow {
   const channels = s.components.length;
   const from = (start - s.bufferStart) * channels;
   let raw: ArrayLike<number> = s.buffer.subarray(from, from + length * channels);
@@ -118,7 +130,7 @@ function makeWindow(s: WindowState, start: number, length: number, endOfSegment:
     startIndex: start,
     length,
     components: s.components,
-    data: normalizeWindow(raw, channels),
+    data: normalizeWindow(raw, channels, into(length * channels)),
     endOfSegment,
     receivedAtMs: arrival![1],
   };
@@ -152,7 +164,7 @@ function owedStarts(s: WindowState, segmentStart: number): number[] {
 }
 
 /** The segment ends: the windows it is still owed, the last one marked; the state closes. */
-function endSegment(s: WindowState): StationWindow[] {
+function endSegment(s: WindowState, into: WindowData): StationWindow[] {
   if (s.segmentStart === null) return [];
   const segmentLength = bufferEnd(s) - s.segmentStart;
   const starts = owedStarts(s, s.segmentStart);
@@ -160,7 +172,7 @@ function endSegment(s: WindowState): StationWindow[] {
   const windows =
     segmentLength === 0
       ? []
-      : starts.map((start, i) => makeWindow(s, start, length, i === starts.length - 1));
+      : starts.map((start, i) => makeWindow(s, start, length, i === starts.length - 1, into));
   closeSegment(s);
   return windows;
 }
@@ -204,10 +216,15 @@ function compact(s: WindowState): void {
  * Adds one block (arrived at `arrivedAtMs`) and passes on the windows it completes. The step takes
  * the state over: it updates it in place (the buffer is not copied per block) and returns it.
  */
-export function pushWindowBlock(state: WindowState, block: StationBlock, arrivedAtMs: number): WindowStep {
+export function pushWindowBlock(
+  state: WindowState,
+  block: StationBlock,
+  arrivedAtMs: number,
+  into: WindowData = newWindowData,
+): WindowStep {
   const windows: StationWindow[] = [];
   const s = state;
-  if (s.segmentStart !== null && block.startIndex !== bufferEnd(s)) windows.push(...endSegment(s));
+  if (s.segmentStart !== null && block.startIndex !== bufferEnd(s)) windows.push(...endSegment(s, into));
   if (block.length > 0) {
     if (s.segmentStart === null) {
       s.station = block.station;
@@ -223,12 +240,12 @@ export function pushWindowBlock(state: WindowState, block: StationBlock, arrived
     s.presence.push([block.startIndex, end, mask]);
     s.arrivals.push([end, arrivedAtMs]);
     while (s.nextStart + s.length < end) {
-      windows.push(makeWindow(s, s.nextStart, s.length, false));
+      windows.push(makeWindow(s, s.nextStart, s.length, false, into));
       s.lastStart = s.nextStart;
       s.nextStart = nextGridStart(s.nextStart, s.stride);
     }
   }
-  if (block.endOfSegment) windows.push(...endSegment(s));
+  if (block.endOfSegment) windows.push(...endSegment(s, into));
   else trim(s);
   return { state: s, windows };
 }
@@ -249,8 +266,8 @@ function dropEndedBefore(list: number[][], end: number, keepFrom: number): void 
 }
 
 /** End of the stream: the open segment ends. */
-export function flushWindows(state: WindowState): WindowStep {
-  const windows = endSegment(state);
+export function flushWindows(state: WindowState, into: WindowData = newWindowData): WindowStep {
+  const windows = endSegment(state, into);
   return { state, windows };
 }
 
@@ -259,6 +276,11 @@ export interface SlidingWindowsOptions extends WindowOptions {
   components?: string[];
   /** Wall clock for `receivedAtMs`. Default Date.now. */
   clock?: () => number;
+  /**
+   * Where the windows' normalized data come from: arrays that the consumer gives back once it has
+   * read them (pickPhases' `windowData`). Default a new array per window.
+   */
+  windowData?: Float32Pool;
 }
 
 /** StationBlocks of one station -> normalized StationWindows (see {@link perStation}). */
@@ -267,6 +289,8 @@ export function slidingWindows(
 ): OperatorFunction<StationBlock, StationWindow> {
   createWindowState(options);
   const clock = options.clock ?? Date.now;
+  const pool = options.windowData;
+  const into: WindowData = pool ? (values) => pool.take(values) : newWindowData;
   return stepOperator<StationBlock, StationWindow>(() => {
     let state = createWindowState(options);
     const take = (step: WindowStep) => {
@@ -280,9 +304,9 @@ export function slidingWindows(
             `blocks come with components [${block.components.join(', ')}], the model takes [${options.components.join(', ')}]`,
           );
         }
-        return take(pushWindowBlock(state, block, clock()));
+        return take(pushWindowBlock(state, block, clock(), into));
       },
-      flush: () => take(flushWindows(state)),
+      flush: () => take(flushWindows(state, into)),
     };
   });
 }
