@@ -15,19 +15,23 @@ export interface Float32Pool {
 }
 
 export function float32Pool(limit: number): Float32Pool {
-  const free: Float32Array[] = [];
+  // By length: the windows are nearly all of one, but the short ones at segment ends must not make
+  // every take search a long list.
+  const free = new Map<number, Float32Array[]>();
+  let count = 0;
   return {
     take(length) {
-      // The arrays are nearly always of one size (a window's), so the last one fits.
-      for (let i = free.length - 1; i >= 0; i--) {
-        if (free[i].length === length) return i === free.length - 1 ? free.pop()! : free.splice(i, 1)[0];
-      }
-      return new Float32Array(length);
+      const arrays = free.get(length);
+      if (arrays === undefined || arrays.length === 0) return new Float32Array(length);
+      count--;
+      return arrays.pop()!;
     },
     give(array) {
-      if (free.length < limit && array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) {
-        free.push(array);
-      }
+      if (count >= limit || array.byteOffset !== 0 || array.byteLength !== array.buffer.byteLength) return;
+      const arrays = free.get(array.length);
+      if (arrays === undefined) free.set(array.length, [array]);
+      else arrays.push(array);
+      count++;
     },
   };
 }
