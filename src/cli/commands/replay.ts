@@ -168,10 +168,21 @@ export function registerReplayCommand(program: Command): void {
       paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
     const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
-    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile.
+    const paced = opts.speed !== undefined;
+    const shards =
+      opts.shards ??
+      (paced || config.page.enabled || metadata
+        ? 1
+        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
+    }
+    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile. Shards
+    // get a session each (on the CPU), so that inference, too, runs on every core.
     const engine = await createWorkerEngine(
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
+      Math.min(shards, availableParallelism()),
     );
     const out = openPickWriter(config.output.file, config.output.format);
     const sinks = await PickSinks.open(config, out, {
@@ -202,15 +213,6 @@ export function registerReplayCommand(program: Command): void {
         'bad record skipped',
       );
     };
-    const paced = opts.speed !== undefined;
-    const shards =
-      opts.shards ??
-      (paced || config.page.enabled || metadata
-        ? 1
-        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
-    if (!Number.isInteger(shards) || shards < 1) {
-      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
-    }
     try {
       let picks: Observable<Pick>;
       if (shards > 1) {
