@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer } from 'node:net';
 import t from 'tap';
 import { SeedLinkClient, type SeedLinkClientOptions } from '../../src/ingest/seedlink/client.ts';
 import { SeedLinkCommandError, SeedLinkUnsupportedError } from '../../src/ingest/seedlink/errors.ts';
@@ -16,6 +17,7 @@ import {
   withStation,
 } from '../helpers/seedlink-server.ts';
 import { skipUnlessShared } from '../helpers/shared.ts';
+import { lcg } from '../stream/marbles.ts';
 
 const skip = skipUnlessShared(...DEV_DATA);
 const PROTOCOLS: SeedLinkProtocolVersion[] = ['3.1', '4.0'];
@@ -74,6 +76,61 @@ for (const transport of ['tcp', 'ws'] as const) {
     );
   }
 }
+
+t.test(
+  '512-byte record packets cut anywhere across reads (a relay re-cuts the stream) arrive whole, in order',
+  { skip, timeout: 30_000 },
+  async (t) => {
+    const records = await devRecords(200);
+    const { ring, server } = await startServer();
+    t.teardown(() => server.stop());
+    ring.declareStation('XX', 'DEV1');
+    // A real TCP relay between server and client that writes what it gets in pieces of 1 to 1,500
+    // bytes, a turn of the event loop apart, so that the client's reads end anywhere in a packet.
+    const upstream = new URL(server.tcpUrl);
+    const random = lcg(7);
+    const relay = createServer((downstream) => {
+      downstream.setNoDelay(true);
+      const up = connect(Number(upstream.port), upstream.hostname);
+      let queue = Promise.resolve();
+      up.on('data', (chunk: Buffer) => {
+        up.pause();
+        queue = queue.then(async () => {
+          for (let at = 0; at < chunk.length; ) {
+            const size = 1 + Math.floor(random() * 1500);
+            downstream.write(chunk.subarray(at, at + size));
+            at += size;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          up.resume();
+        });
+      });
+      downstream.on('data', (command) => up.write(command));
+      const close = () => {
+        up.destroy();
+        downstream.destroy();
+      };
+      up.on('close', close);
+      downstream.on('close', close);
+      up.on('error', close);
+      downstream.on('error', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => relay.close());
+    const c = client({ url: `tcp://127.0.0.1:${(relay.address() as AddressInfo).port}`, protocol: '4.0' });
+    const got = record(c);
+    c.start();
+    await until(() => server.streamingCount === 1, 5000, 'the handshake');
+    new RecordFeed(ring, records, { intervalMs: 0 }).start();
+    await until(() => got.packets.length >= records.length, 20_000, 'all records');
+    await c.stop();
+    t.same(
+      got.packets.map((p) => hex(p.recordBytes)),
+      records.map(hex),
+      'the same bytes, in order, none more',
+    );
+  },
+);
 
 t.test(
   'protocol negotiation from HELLO and the WebSocket subprotocol',

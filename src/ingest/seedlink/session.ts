@@ -121,6 +121,8 @@ interface PlanItem {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of a new read joined to a packet left over from the last: more than a 512-byte record's packet. */
+const JOINED_HEAD_BYTES = 4096;
 /**
  * A text line longer than this is garbage, not a reply (ringserver's longest, HELLO's, fits in 400
  * bytes): without a bound, a server sending one endless line would be buffered and rescanned forever.
@@ -160,7 +162,25 @@ export class SeedLinkSession {
   /** Transport handler: bytes from the server. */
   readonly onData = (bytes: Uint8Array): void => {
     this.lastReceiveAt = Date.now();
-    this.buffer = this.buffer.length === 0 ? bytes : Buffer.concat([this.buffer, bytes]);
+    const left = this.buffer;
+    if (left.length === 0) {
+      this.buffer = bytes;
+      this.process();
+      return;
+    }
+    // What is left is the start of one packet (or line): it is joined with the head of the new bytes
+    // only, and the rest is read where it lies. Joining the whole read (up to 64 KB, nearly every
+    // read, as packets straddle reads) was a new buffer per read for V8 to count toward its next
+    // full collection (6 MB/s at 5,000 stations).
+    const head = Math.min(bytes.length, JOINED_HEAD_BYTES);
+    const joined = Buffer.concat([left, bytes.subarray(0, head)]);
+    this.buffer = joined;
+    this.process();
+    if (this.phase === 'ended') return;
+    const consumed = joined.length - this.buffer.length;
+    if (consumed >= left.length) this.buffer = bytes.subarray(consumed - left.length);
+    else if (head < bytes.length) this.buffer = Buffer.concat([this.buffer, bytes.subarray(head)]);
+    else return;
     this.process();
   };
 
