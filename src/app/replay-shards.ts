@@ -14,9 +14,8 @@ import { workerEntry, workerEnv } from '../util/worker-entry.ts';
 /**
  * A replay of many stations on every core: the stations are split into shards, each shard replays its
  * files in a worker thread of its own (archive reader, stream operators, picker: src/app/pipeline.ts as
- * in one thread), and each shard's batches go to an engine session (worker-engine.ts `connect`: the
- * engine's sessions dealt out in turn, one per shard when the engine has as many), which runs them as
- * they come. A station's picks are those of a replay in one thread; picks of
+ * in one thread), and every shard's batches go to the one engine thread (worker-engine.ts `connect`),
+ * which runs them as they come. A station's picks are those of a replay in one thread; picks of
  * different stations come in the order the shards make them.
  *
  * Stations go whole to one shard (all their files), so each station's state stays in one thread; the

@@ -151,41 +151,24 @@ class EngineClient implements InferenceEngine {
   }
 }
 
-/**
- * The owner's client: it can connect other threads, and its dispose ends the engine's threads. Its
- * own batches go to the first thread; `connect` deals the threads out in turn.
- */
+/** The owner's client: it can connect other threads, and its dispose ends the thread. */
 export class WorkerEngine extends EngineClient {
-  private nextConnect = 0;
-
   constructor(
     name: string,
     model: LoadedModel,
-    private readonly workers: Worker[],
+    private readonly worker: Worker,
     device?: 'cpu' | 'gpu',
   ) {
-    super(name, model.card, workers[0], device);
-    for (const worker of workers) {
-      worker.on('error', (error) => this.fail(`failed: ${error.message}`));
-      worker.on('exit', (code) => this.fail(`exited (code ${code})`));
-    }
+    super(name, model.card, worker, device);
+    worker.on('error', (error) => this.fail(`failed: ${error.message}`));
+    worker.on('exit', (code) => this.fail(`exited (code ${code})`));
   }
 
-  /** Sessions of the model, each in a thread of its own. */
-  get sessions(): number {
-    return this.workers.length;
-  }
-
-  /**
-   * A port to the engine for another thread: pass it (transferred) and wrap it with `engineOverPort`.
-   * With several sessions each port goes to the next one, so that N shards connected to N sessions
-   * each have a session to themselves.
-   */
+  /** A port to the same engine for another thread: pass it (transferred) and wrap it with `engineOverPort`. */
   connect(): MessagePort {
-    const worker = this.workers[this.nextConnect++ % this.workers.length];
     const { port1, port2 } = new MessageChannel();
     const control: WorkerEngineControl = { connect: port1 };
-    worker.postMessage(control, [port1]);
+    this.worker.postMessage(control, [port1]);
     return port2;
   }
 
@@ -193,12 +176,8 @@ export class WorkerEngine extends EngineClient {
     if (this.disposed) return;
     this.disposed = true;
     const control: WorkerEngineControl = { dispose: true };
-    await Promise.all(
-      this.workers.map((worker) => {
-        worker.postMessage(control);
-        return new Promise((resolve) => worker.once('exit', resolve));
-      }),
-    );
+    this.worker.postMessage(control);
+    await new Promise((resolve) => this.worker.once('exit', resolve));
   }
 }
 
@@ -224,8 +203,17 @@ export function pipelineEngineThreads(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
 }
 
-/** One engine thread, resolved once its engine is ready. */
-async function startEngineThread(data: WorkerEngineData) {
+/**
+ * `createEngine(model, options)` run in a worker thread of its own (see above), on
+ * {@link pipelineEngineThreads} unless `options.threads` says. Errors of the engine's creation (no
+ * onnxruntime, a bad model) come back as the same typed errors.
+ */
+export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<WorkerEngine> {
+  const data: WorkerEngineData = {
+    entry: workerEntry('worker-engine-thread', import.meta.url),
+    model,
+    options: { ...options, threads: options.threads ?? pipelineEngineThreads() },
+  };
   const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
     workerData: data,
     env: workerEnv(),
@@ -242,47 +230,5 @@ async function startEngineThread(data: WorkerEngineData) {
       reject(new EngineUnavailableError(`the inference thread failed to start: ${error.message}`)),
     );
   });
-  return { worker, ready };
-}
-
-/**
- * `createEngine(model, options)` run in a worker thread of its own (see above), on
- * {@link pipelineEngineThreads} unless `options.threads` says. Errors of the engine's creation (no
- * onnxruntime, a bad model) come back as the same typed errors.
- *
- * `sessions` > 1 starts that many threads with a session each, for callers that connect as many
- * threads (a replay's shards): one session on one intra-op thread runs batches one at a time, so the
- * shards of a replay on two cores waited for one core's inference while the other core idled
- * (bench/replay.ts: 16 station-days in 55 s against 45 s of inference alone). A GPU engine stays one
- * session: the device is shared, and it is busy with one.
- */
-export async function createWorkerEngine(
-  model: LoadedModel,
-  options: EngineOptions,
-  sessions = 1,
-): Promise<WorkerEngine> {
-  // The engine's share of the cores, split between the sessions.
-  const threads = options.threads ?? Math.max(1, Math.floor(pipelineEngineThreads() / sessions));
-  const data: WorkerEngineData = {
-    entry: workerEntry('worker-engine-thread', import.meta.url),
-    model,
-    options: { ...options, threads },
-  };
-  const first = await startEngineThread(data);
-  const started =
-    first.ready.device === 'gpu' || sessions <= 1
-      ? []
-      : await Promise.allSettled(Array.from({ length: sessions - 1 }, () => startEngineThread(data)));
-  const failed = started.find((s) => s.status === 'rejected');
-  const others = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  if (failed) {
-    await Promise.all([first, ...others].map((o) => o.worker.terminate()));
-    throw failed.reason;
-  }
-  return new WorkerEngine(
-    first.ready.name,
-    model,
-    [first.worker, ...others.map((o) => o.worker)],
-    first.ready.device,
-  );
+  return new WorkerEngine(ready.name, model, worker, ready.device);
 }

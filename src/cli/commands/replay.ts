@@ -168,21 +168,10 @@ export function registerReplayCommand(program: Command): void {
       paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
     const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
-    const paced = opts.speed !== undefined;
-    const shards =
-      opts.shards ??
-      (paced || config.page.enabled || metadata
-        ? 1
-        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
-    if (!Number.isInteger(shards) || shards < 1) {
-      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
-    }
-    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile. Shards
-    // get a session each (on the CPU), so that inference, too, runs on every core.
+    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile.
     const engine = await createWorkerEngine(
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
-      Math.min(shards, availableParallelism()),
     );
     const out = openPickWriter(config.output.file, config.output.format);
     const sinks = await PickSinks.open(config, out, {
@@ -213,6 +202,15 @@ export function registerReplayCommand(program: Command): void {
         'bad record skipped',
       );
     };
+    const paced = opts.speed !== undefined;
+    const shards =
+      opts.shards ??
+      (paced || config.page.enabled || metadata
+        ? 1
+        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
+    }
     try {
       let picks: Observable<Pick>;
       if (shards > 1) {
