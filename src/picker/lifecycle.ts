@@ -43,6 +43,8 @@ export type LifecycleState = Record<string, StationLifecycle>;
 
 /** How far past a provisional pick the stitched path must be before it is retracted. */
 export const RETRACT_MARGIN_US = 10_000_000;
+/** How far back (data time) from a station's newest final pick its final picks are kept. */
+const FINALS_KEPT_US = 60e6;
 
 export interface LifecycleOptions {
   /** How far a final pick may be from a provisional one of its phase and still settle it. */
@@ -65,10 +67,18 @@ export function stepLifecycle(
   let picks: Pick[];
   if (input.kind === 'provisional') {
     const { pick } = input;
-    // Already settled: a final pick of it came, or the stitched path has passed it (a late lane).
+    // Already settled: a final pick of it came, or the stitched path has passed it (a late lane), or
+    // it is older than the final picks kept (one of them may have been it: a lane that fell more
+    // than FINALS_KEPT_US behind after a reconnection's backlog gave a provisional pick after its
+    // final one).
     const passed = station.frontierUs !== null && pick.timeUs < station.frontierUs - tolerance;
+    const newestFinal = station.finals.at(-1);
+    const beyondFinals = newestFinal !== undefined && pick.timeUs < newestFinal.timeUs - FINALS_KEPT_US;
     const known =
-      passed || station.finals.some((f) => near(f, pick)) || station.pending.some((p) => near(p, pick));
+      passed ||
+      beyondFinals ||
+      station.finals.some((f) => near(f, pick)) ||
+      station.pending.some((p) => near(p, pick));
     next = known ? station : { ...station, pending: [...station.pending, pick] };
     picks = known ? [] : [pick];
   } else if (input.kind === 'final') {
@@ -84,7 +94,7 @@ export function stepLifecycle(
     picks =
       match && match.id !== pick.id ? [{ ...match, status: 'revised', finalId: pick.id }, pick] : [pick];
     // Finals older than any provisional pick still to come (one window back) are not needed.
-    const horizon = pick.timeUs - 60e6;
+    const horizon = pick.timeUs - FINALS_KEPT_US;
     next = {
       ...station,
       pending: station.pending.filter((p) => p !== match),

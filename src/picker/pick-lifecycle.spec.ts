@@ -56,3 +56,22 @@ t.test(
     t.equal(out[3].id, out[1].id, 'a confirmed pick keeps its id');
   },
 );
+
+t.test('a provisional pick older than the final picks kept is dropped: its final may be gone', async (t) => {
+  const inputs: LifecycleInput[] = [
+    fin(at(A, 'S', 1000)),
+    fin(at(A, 'P', 8000)), // 70 s later: the S at 1000 is no longer kept
+    prov(at(A, 'S', 1000)), // a lane 70 s behind: its final came long ago
+    prov(at(A, 'S', 7500)), // within the finals kept, and no final near it: provisional
+  ];
+  const out = await lastValueFrom(from(inputs).pipe(pickLifecycle({ matchToleranceUs: 500_000 }), toArray()));
+  t.same(
+    out.map((p) => [p.phase, p.timeUs / 10_000, p.status]),
+    [
+      ['S', 1000, 'final'],
+      ['P', 8000, 'final'],
+      ['S', 7500, 'provisional'],
+      ['S', 7500, 'retracted'],
+    ],
+  );
+});
