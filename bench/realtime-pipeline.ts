@@ -11,7 +11,8 @@ import { setFlagsFromString } from 'node:v8';
 import { finalize, lastValueFrom, Subject, takeUntil, tap } from 'rxjs';
 import type { LaneTaps } from '../src/app/live-edge-pipeline.ts';
 import type { Pick } from '../src/picker/pick.ts';
-import type { StationWindow } from '../src/stream/index.ts';
+import type { StitchedSegment } from '../src/picker/stitch.ts';
+import type { StationBlock, StationId, StationWindow } from '../src/stream/index.ts';
 import { compiled } from './compiled.ts';
 
 if (process.env.GC_FLAGS) for (const f of process.env.GC_FLAGS.split(' ')) setFlagsFromString(f);
@@ -23,7 +24,7 @@ const { growHeapForStreaming } =
 growHeapForStreaming();
 const { liveEdgePipeline } =
   await compiled<typeof import('../src/app/live-edge-pipeline.ts')>('app/live-edge-pipeline');
-const { batchSizeFor, pickerOptionsFor, stationWindowsOptions, WINDOWS_POOLED } =
+const { batchSizeFor, pickerOptionsFor, RECORDS_POOLED, stationWindowsOptions, WINDOWS_POOLED } =
   await compiled<typeof import('../src/app/pipeline.ts')>('app/pipeline');
 const { checkConfig } = await compiled<typeof import('../src/config/load.ts')>('config/load');
 const { createWorkerEngine } =
@@ -31,8 +32,10 @@ const { createWorkerEngine } =
 const { seedLinkPackets } =
   await compiled<typeof import('../src/ingest/seedlink/client.ts')>('ingest/seedlink/client');
 const { loadModelDir } = await compiled<typeof import('../src/model/store.ts')>('model/store');
+const { LiveView } = await compiled<typeof import('../src/web/live-view.ts')>('web/live-view');
 const { pickPhases } = await compiled<typeof import('../src/picker/pick-phases.ts')>('picker/pick-phases');
-const { float32Pool } = await compiled<typeof import('../src/util/float32-pool.ts')>('util/float32-pool');
+const { float32Pool, float64Pool } =
+  await compiled<typeof import('../src/util/array-pool.ts')>('util/array-pool');
 const { batchWindows, decodeRecords, stationWindows } =
   await compiled<typeof import('../src/stream/index.ts')>('stream/index');
 
@@ -47,6 +50,11 @@ export interface PipelineRequest {
   drainTimeoutMs: number;
   /** Run the live-edge lane beside the regular windows (bench/live-edge-realtime.ts measures its picks). */
   liveEdge?: boolean;
+  /**
+   * Feed the live page's view (src/web/live-view.ts) from the pipeline's hooks and take the stations'
+   * snapshot once a second, as `phasestream run` does with page.enabled; nothing watches it.
+   */
+  page?: boolean;
 }
 
 /** Wall-clock ms (Date.now) of one window's way through the pipeline. */
@@ -124,15 +132,32 @@ async function run(request: PipelineRequest): Promise<void> {
 
   let edgeWindows = 0;
   let edgeInferenceS = 0;
+  const page = request.page
+    ? new LiveView({ clock: 'wall', historyS: 120, classes: card.classes, publish: () => undefined })
+    : undefined;
+  const pageTimer = page && setInterval(() => page.stations(), 1000);
+  const pageHooks = page
+    ? {
+        onBlock: (block: StationBlock) => page.block(block),
+        onProbabilities: (station: StationId, rate: number, segment: StitchedSegment) =>
+          page.stitched(station, rate, segment),
+      }
+    : {};
   const packets = seedLinkPackets({ url: request.url, stations: [{ network: 'XX', station: 'R*' }] });
   // The operators and options of pickPipeline (src/app/pipeline.ts), with taps in between.
   const regular = (lane?: LaneTaps) => {
     const windowData = float32Pool(WINDOWS_POOLED);
+    const recordData = float64Pool(RECORDS_POOLED);
     return packets.pipe(
-      decodeRecords({ source: request.url }),
+      decodeRecords({ source: request.url, sampleData: recordData }),
       tap(() => records++),
       takeUntil(stop),
-      stationWindows({ ...stationWindowsOptions(card, config), onBlock: lane?.onBlock, windowData }),
+      stationWindows({
+        ...stationWindowsOptions(card, config),
+        onBlock: lane?.onBlock ?? pageHooks.onBlock,
+        windowData,
+        recordData,
+      }),
       tap(() => {
         if (!stopped) made++;
       }),
@@ -140,7 +165,7 @@ async function run(request: PipelineRequest): Promise<void> {
       tap((batch) => inFlight.push({ windows: batch, batchedAtMs: Date.now(), remaining: batch.length })),
       pickPhases(engine, {
         pickerOptions: (key) => pickerOptionsFor(card, config, key),
-        onProbabilities: lane?.onProbabilities,
+        onProbabilities: lane?.onProbabilities ?? pageHooks.onProbabilities,
         windowData,
         onBatch: ({ windows: count, inferenceMs }) => {
           const doneAtMs = Date.now();
@@ -171,7 +196,7 @@ async function run(request: PipelineRequest): Promise<void> {
     edgeInferenceS += inferenceMs / 1000;
   };
   const picks$ = (
-    request.liveEdge ? liveEdgePipeline(engine, config, { onEdgeBatch }, regular) : regular()
+    request.liveEdge ? liveEdgePipeline(engine, config, { onEdgeBatch, ...pageHooks }, regular) : regular()
   ).pipe(
     tap((pick) => {
       if (!stopped) {
@@ -215,6 +240,7 @@ async function run(request: PipelineRequest): Promise<void> {
   // What the stop flushes (every station's open segment) is not realtime work: it is not counted.
   stopped = true;
   clearInterval(sampler);
+  clearInterval(pageTimer);
   stop.next();
   await finished;
   await engine.dispose();

@@ -44,6 +44,7 @@ const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
   --budget S        wall seconds for the whole bench: a run that would not fit is skipped (default 540)
   --json FILE       also write settings, runs and per-run series as JSON
   --live-edge       run the live-edge lane too (provisional picks; docs/stream.md)
+  --page            feed the live page's view too, as \`phasestream run\` with page.enabled (docs/page.md)
 `;
 
 interface RealtimeSettings {
@@ -58,6 +59,7 @@ interface RealtimeSettings {
   budgetS: number;
   json?: string;
   liveEdge: boolean;
+  page: boolean;
 }
 
 function numbers(option: string, text: string, integer: boolean): number[] {
@@ -89,6 +91,7 @@ function parseOptions(argv: string[]) {
       budget: { type: 'string', default: '540' },
       json: { type: 'string' },
       'live-edge': { type: 'boolean', default: false },
+      page: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -114,6 +117,7 @@ function parseSettings(argv: string[]): RealtimeSettings | 'help' {
     threads: one('threads', values.threads, true),
     budgetS: one('budget', values.budget),
     liveEdge: values['live-edge'],
+    page: values.page,
     ...(values.json === undefined ? {} : { json: values.json }),
   };
 }
@@ -264,6 +268,7 @@ async function runOnce(stations: number, settings: RealtimeSettings, modelDir: s
       maxWaitMs: settings.maxWaitMs,
       drainTimeoutMs: Math.max(10_000, settings.strideS * 2000),
       liveEdge: settings.liveEdge,
+      page: settings.page,
     };
     pipeline = Child.start('pipeline', './realtime-pipeline.ts', request);
     await pipeline.next('subscribed', 60_000);
@@ -569,7 +574,8 @@ async function main(argv: string[]): Promise<void> {
       `model: ${model.weights === 'original' ? 'the original PhaseNet weights' : 'random weights (picks mean nothing)'}; ` +
         `onnxruntime, ${settings.threads} threads; stride ${settings.strideS} s, batches of ${settings.batchSize} ` +
         `(${settings.maxWaitMs} ms wait); feed at ${settings.speed}x real time for ${settings.seconds} s after a ` +
-        `${windowS - settings.strideS} s preroll; SeedLink 4 over TCP on 127.0.0.1`,
+        `${windowS - settings.strideS} s preroll; SeedLink 4 over TCP on 127.0.0.1` +
+        (settings.page ? "; the live page's view fed (no page watching)" : ''),
       "latency: from the arrival of a window's last sample (receivedAtMs) to its probabilities being done; " +
         "pick delay: from the pick's data time, as the feed scheduled it on the wall clock, to the pick's emission",
       'CPU cores: pipeline process (its inference thread included) + feed process, CPU seconds over wall ' +

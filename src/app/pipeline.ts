@@ -13,7 +13,7 @@ import {
   stationWindows,
 } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
-import { float32Pool } from '../util/float32-pool.ts';
+import { type Float64Pool, float32Pool } from '../util/array-pool.ts';
 import { matchesStation } from '../util/station-pattern.ts';
 import { liveEdgePipeline } from './live-edge-pipeline.ts';
 
@@ -103,9 +103,18 @@ export function stationWindowsOptions(
  */
 export const WINDOWS_POOLED = 1024;
 
+/**
+ * Record sample arrays kept for reuse between the decoder and station assembly (decodeRecords'
+ * `sampleData`, the pipeline's `recordData`): a record's array comes back once its samples are in a
+ * block, a few seconds after it came, so the pool holds the turnover, not the records in flight.
+ */
+export const RECORDS_POOLED = 1024;
+
 export interface PickPipelineOptions {
   /** Run the live-edge lane (config picker.liveEdge): provisional picks and their lifecycle. */
   liveEdge?: boolean;
+  /** The pool the records' sample arrays were decoded into, to give them back (StationWindowsOptions). */
+  recordData?: Float64Pool;
 }
 
 export function pickPipeline(
@@ -118,10 +127,10 @@ export function pickPipeline(
   const { card } = engine;
   const pickerOptions = (key: string) => pickerOptionsFor(card, config, key);
   const finals = (windowsOptions: StationWindowsOptions, onProbabilities = hooks.onProbabilities) => {
-    // The windows' arrays go round between the stream layer and the picker (src/util/float32-pool.ts).
+    // The windows' arrays go round between the stream layer and the picker (src/util/array-pool.ts).
     const windowData = float32Pool(WINDOWS_POOLED);
     return records.pipe(
-      stationWindows({ ...windowsOptions, windowData }),
+      stationWindows({ ...windowsOptions, windowData, recordData: options.recordData }),
       batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: config.batching.maxWaitMs }),
       pickPhases(engine, {
         pickerOptions,

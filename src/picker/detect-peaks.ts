@@ -51,7 +51,8 @@ export function detectPeaks(data: ArrayLike<number>, options: DetectPeaksOptions
   const n = data.length;
   if (n < 3) return { indices: [], heights: [] };
 
-  const x = Float64Array.from(data);
+  // The constructor copies a typed array at once; `from` goes through its iterator (2x slower).
+  const x = new Float64Array(data);
   if (valley) {
     for (let i = 0; i < n; i++) x[i] = -x[i];
     if (mph !== null) mph = -mph;

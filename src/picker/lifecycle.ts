@@ -23,7 +23,10 @@ import type { Pick } from './pick.ts';
  * those samples come after its frontier (pick-phases.ts calls `onProbabilities` before it emits the
  * step's picks), so a frontier takes effect with the next one (or the end).
  *
- * State: per station, the pending provisional picks and the recent final ones, as plain data.
+ * State: per station, the pending provisional picks and the recent final ones, as plain data. A step
+ * takes the state over, as the stitcher's does: it replaces the one station's entry in place and
+ * returns the same object (a copy of every station's entry per input cost 7.5 ms a frontier at 5,000
+ * stations, which come with every window).
  */
 
 export type LifecycleInput =
@@ -111,7 +114,8 @@ export function stepLifecycle(
     picks = station.pending.filter(stale).map(retract);
     next = { ...station, pending: station.pending.filter((p) => !stale(p)), frontierUs: input.timeUs };
   }
-  return { state: { ...state, [key]: next }, picks };
+  state[key] = next;
+  return { state, picks };
 }
 
 /** End of the stream: every pick still provisional is retracted (the final path has said all). */

@@ -1,6 +1,6 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import t from 'tap';
-import type { LifecycleInput } from './lifecycle.ts';
+import { type LifecycleInput, stepLifecycle } from './lifecycle.ts';
 import { makePick, type Pick } from './pick.ts';
 import { pickLifecycle } from './pick-lifecycle.ts';
 
@@ -73,5 +73,19 @@ t.test('a provisional pick older than the final picks kept is dropped: its final
       ['S', 7500, 'provisional'],
       ['S', 7500, 'retracted'],
     ],
+  );
+});
+
+t.test("a step replaces its station's entry in place: no copy of every station's per input", async (t) => {
+  const options = { matchToleranceUs: 500_000 };
+  const first = stepLifecycle({}, options, frontier(A, 1000));
+  const state = stepLifecycle(first.state, options, frontier(B, 1000)).state;
+  const b = state['XX.B..HH'];
+  const step = stepLifecycle(state, options, prov(at(A, 'P', 2000)));
+  t.equal(step.state, state, 'the same table');
+  t.equal(step.state['XX.B..HH'], b, "the other station's entry untouched");
+  t.same(
+    step.state['XX.A..HH'].pending.map((p) => p.timeUs),
+    [at(A, 'P', 2000).timeUs],
   );
 });

@@ -2,7 +2,7 @@ import { concat, concatMap, defer, EMPTY, from, map, type Observable, type Opera
 import type { InferenceEngine } from '../engine/engine.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
-import type { Float32Pool } from '../util/float32-pool.ts';
+import type { Float32Pool } from '../util/array-pool.ts';
 import {
   createPhasePicker,
   firstOpenSample,

@@ -1,6 +1,6 @@
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
 import { concatMap, filter, map, Observable, type Subscription, tap } from 'rxjs';
-import { batchSizeFor, type PipelineHooks } from '../app/pipeline.ts';
+import { batchSizeFor, type PipelineHooks, RECORDS_POOLED } from '../app/pipeline.ts';
 import { PickResume, picksAndOpenSamples, resumeLeadSamples } from '../app/resume.ts';
 import { WindowGate } from '../app/window-gate.ts';
 import type { Config } from '../config/schema.ts';
@@ -10,6 +10,7 @@ import { stationKey } from '../ingest/seedlink/wire.ts';
 import { log } from '../log.ts';
 import type { Pick } from '../picker/pick.ts';
 import { decodeRecords, type RecordBytes, type SequenceRecord } from '../stream/index.ts';
+import { float64Pool } from '../util/array-pool.ts';
 import type { ConsumerLag } from './consumer-lag.ts';
 import { type ScaleLog, untilDone } from './jetstream.ts';
 import { PartitionPoints } from './partition-points.ts';
@@ -125,10 +126,12 @@ export class PartitionRun {
     const resume = new PickResume([points], resumeLeadSamples(engine.card, config));
     const gate = new WindowGate(4 * batchSizeFor(engine, config));
     let endSeq: number | undefined;
+    // The records' sample arrays go round between the decoder and station assembly.
+    const recordData = float64Pool(RECORDS_POOLED);
     const records = this.records(points, gate, (seq) => {
       endSeq = seq;
     }).pipe(
-      decodeRecords({ source: `partition ${this.partition}` }),
+      decodeRecords({ source: `partition ${this.partition}`, sampleData: recordData }),
       map(resume.trim),
       filter((record) => record !== undefined),
       tap(this.context.record),
@@ -139,7 +142,13 @@ export class PartitionRun {
         subscription?.unsubscribe();
         resolve(undefined);
       };
-      subscription = picksAndOpenSamples(records, engine, config, { ...hooks, onPending: gate.setPending })
+      subscription = picksAndOpenSamples(
+        records,
+        engine,
+        config,
+        { ...hooks, onPending: gate.setPending },
+        { recordData },
+      )
         .pipe(
           concatMap(async (item) => {
             if ('open' in item) resume.open(...item.open);

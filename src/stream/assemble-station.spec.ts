@@ -1,5 +1,7 @@
+import { tap } from 'rxjs';
 import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
+import { float32Pool } from '../util/array-pool.ts';
 import {
   type AssembleOptions,
   type AssembleState,
@@ -105,6 +107,66 @@ t.test('a Z-only station: after maxLag without E and N it goes on with them as z
       m: segmentEnd(20),
     });
   });
+});
+
+t.test(
+  'with a pool, blocks are written into its arrays; absent components are zeros all the same',
+  async (t) => {
+    const pool = float32Pool(4);
+    const used = [pool.take(12 * 3), pool.take(8 * 3)];
+    for (const array of used) pool.give(array.fill(Number.NaN));
+    const buffers: ArrayBufferLike[] = [];
+    marbles(t).run(({ cold, expectObservable }) => {
+      const chunks = cold('-a-b-c-|', { a: ch('Z', 0, 5), b: ch('Z', 5, 12), c: ch('Z', 12, 20) });
+      const blocks = chunks.pipe(
+        assembleStation({ ...options, blockData: pool }),
+        tap((b) => buffers.push(b.data.buffer)),
+      );
+      expectObservable(blocks).toBe('---x-y-(m|)', {
+        x: block(0, 12, [null, null, Z]),
+        y: block(12, 20, [null, null, Z]),
+        m: segmentEnd(20),
+      });
+    });
+    t.same(
+      buffers.slice(0, 2),
+      used.map((array) => array.buffer),
+      "both blocks went into the pool's arrays",
+    );
+  },
+);
+
+t.test("a chunk's array goes back to chunkData once all its samples are in blocks, not before", async (t) => {
+  const given: Float64Array[] = [];
+  const pools = {
+    chunkData: { take: (n: number) => new Float64Array(n), give: (a: Float64Array) => given.push(a) },
+  };
+  const chunks = {
+    z: ch('Z', 0, 10),
+    n1: ch('N', 0, 5),
+    e1: ch('E', 0, 5),
+    n2: ch('N', 5, 10),
+    e2: ch('E', 5, 10),
+  };
+  const names = () =>
+    given.map((array) => Object.entries(chunks).find(([, c]) => c.samples.buffer === array.buffer)?.[0]);
+  let state = createAssembleState(station, options);
+  const blocks: StationBlock[] = [];
+  for (const name of ['z', 'n1', 'e1'] as const) {
+    const step = pushAssemble(state, chunks[name], pools);
+    state = step.state;
+    blocks.push(...step.blocks);
+  }
+  t.same(
+    blocks.map((b) => [b.startIndex - BASE, b.length]),
+    [[0, 5]],
+  );
+  t.same(names(), ['e1', 'n1'], "Z's later half is still to go out: its array stays");
+  for (const name of ['n2', 'e2'] as const) state = pushAssemble(state, chunks[name], pools).state;
+  t.same(names(), ['e1', 'n1', 'e2', 'n2', 'z'], 'then every one, once');
+  const ignored = ch('F', 0, 10);
+  pushAssemble(state, ignored, pools);
+  t.equal(given.at(-1), ignored.samples, "an ignored channel's array at once");
 });
 
 t.test('a component that lags more than maxLag is left out; its late samples are dropped', async (t) => {

@@ -2,6 +2,7 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import { ConfigError, WaveformFormatError } from '../errors.ts';
 import { streamKey } from '../ingest/stream-id.ts';
 import { log } from '../log.ts';
+import type { Float32Pool, Float64Pool } from '../util/array-pool.ts';
 import { channelParts, stationOfStream } from './component.ts';
 import { samplesToUs, timeUsFromIndex } from './grid.ts';
 import { stepOperator } from './operate.ts';
@@ -125,8 +126,19 @@ function dataBeyond(s: AssembleState, at: number): number {
   return most;
 }
 
+/**
+ * Arrays that go round (src/util/array-pool.ts; stationWindows wires them): `blockData` gives the
+ * blocks' arrays, which their last reader gives back; `chunkData` takes the chunks' sample arrays back
+ * once every sample of one has gone out in a block (the decoder takes them from it again).
+ * Without them, a new array per block and none given back.
+ */
+export interface AssemblyPools {
+  blockData?: Float32Pool;
+  chunkData?: Float64Pool;
+}
+
 /** Passes on [frontier, upTo): blocks of uniform presence, segment ends at long all-component holes. */
-function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
+function emit(s: AssembleState, upTo: number, final: boolean, pools: AssemblyPools): StationBlock[] {
   const blocks: StationBlock[] = [];
   const from = s.frontier!;
   const channels = s.components.length;
@@ -189,7 +201,10 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
         // No gap fill reaches back across the hole into the old segment.
         for (const track of s.tracks) if (track.end !== null && track.end <= at) track.lastValue = null;
       } else {
-        const data = new Float32Array(length * channels);
+        const values = length * channels;
+        const data = pools.blockData ? pools.blockData.take(values) : new Float32Array(values);
+        // Within a run the pieces of a present component cover it whole; an absent one is zeros.
+        if (runMask !== (1 << channels) - 1) data.fill(0);
         for (let c = 0; c < channels; c++) {
           for (const p of s.tracks[c].pieces) copyPiece(p, runStart, at, data, channels, c);
         }
@@ -209,7 +224,10 @@ function emit(s: AssembleState, upTo: number, final: boolean): StationBlock[] {
         track.pieces[passed].start + track.pieces[passed].values.length <= upTo
       )
         passed++;
-      if (passed > 0) track.pieces.splice(0, passed);
+      if (passed > 0) {
+        if (pools.chunkData) for (let p = 0; p < passed; p++) pools.chunkData.give(track.pieces[p].values);
+        track.pieces.splice(0, passed);
+      }
       const first = track.pieces[0];
       if (first !== undefined && first.start < upTo) {
         track.pieces[0] = { start: upTo, values: first.values.subarray(upTo - first.start) };
@@ -255,7 +273,11 @@ function block(
  * the state over: it updates it in place and returns it (a copy of the tracks per chunk was a tenth
  * of a replay's assembly time).
  */
-export function pushAssemble(state: AssembleState, chunk: ChannelChunk): AssembleStep {
+export function pushAssemble(
+  state: AssembleState,
+  chunk: ChannelChunk,
+  pools: AssemblyPools = {},
+): AssembleStep {
   const rateOff = Math.abs(chunk.samplingRate - state.samplingRate) > 1e-6 * state.samplingRate;
   if (rateOff) {
     throw new WaveformFormatError(
@@ -266,6 +288,7 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
   const { channel } = chunk.streamId;
   const c = state.components.indexOf(channelParts(channel).component ?? '');
   if (c === -1 || (state.tracks[c].channel !== null && state.tracks[c].channel !== channel)) {
+    pools.chunkData?.give(chunk.samples);
     return { state, blocks: [], events: [], ignored: channel };
   }
   const s = state;
@@ -312,7 +335,10 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
     values = values.subarray(cut);
     start += cut;
   }
-  if (values.length === 0) return { state: s, blocks: [], events };
+  if (values.length === 0) {
+    pools.chunkData?.give(chunk.samples);
+    return { state: s, blocks: [], events };
+  }
   const gap = track.end === null ? 0 : start - track.end;
   if (gap > 0 && gap <= s.shortGapSamples && track.lastValue !== null && track.end! >= s.frontier) {
     const from = track.lastValue;
@@ -329,15 +355,15 @@ export function pushAssemble(state: AssembleState, chunk: ChannelChunk): Assembl
   const ends = s.tracks.map((t) => knownEnd(s, t));
   const waited = ends.filter((end) => end >= s.frontier! && dataBeyond(s, end) <= s.maxLagSamples);
   const upTo = waited.length === 0 ? Math.max(...ends) : Math.min(...waited);
-  return { state: s, blocks: emit(s, upTo, false), events };
+  return { state: s, blocks: emit(s, upTo, false, pools), events };
 }
 
 /** End of the stream or of the station's activity: passes on everything and ends the segment (in place). */
-export function flushAssemble(state: AssembleState): AssembleStep {
+export function flushAssemble(state: AssembleState, pools: AssemblyPools = {}): AssembleStep {
   if (state.frontier === null || state.segmentStart === null) return { state, blocks: [], events: [] };
   const s = state;
   const head = Math.max(...s.tracks.map((t) => knownEnd(s, t)));
-  const blocks = emit(s, head, true);
+  const blocks = emit(s, head, true, pools);
   s.segmentStart = null;
   for (const track of s.tracks) {
     track.end = null;
@@ -347,7 +373,7 @@ export function flushAssemble(state: AssembleState): AssembleStep {
   return { state: s, blocks, events: [] };
 }
 
-export interface AssembleStationOptions extends AssembleOptions {
+export interface AssembleStationOptions extends AssembleOptions, AssemblyPools {
   report?: ReportChannelEvent;
   /** End the segment when no chunk came for this long (wall clock; realtime use). Default: never. */
   endAfterIdleMs?: number;
@@ -364,6 +390,7 @@ export function assembleStation(
     throw new ConfigError(`endAfterIdleMs must be > 0, got ${endAfterIdleMs}`);
   }
   createAssembleState({ network: '', station: '', location: '', channelPrefix: '' }, options);
+  const pools: AssemblyPools = { blockData: options.blockData, chunkData: options.chunkData };
   return stepOperator<ChannelChunk, StationBlock>(() => {
     let state: AssembleState | null = null;
     let lastChunkMs = 0;
@@ -384,15 +411,15 @@ export function assembleStation(
       push: (chunk, nowMs) => {
         lastChunkMs = nowMs;
         return take(
-          pushAssemble(state ?? createAssembleState(stationOfStream(chunk.streamId), options), chunk),
+          pushAssemble(state ?? createAssembleState(stationOfStream(chunk.streamId), options), chunk, pools),
         );
       },
-      flush: () => (state === null ? [] : take(flushAssemble(state))),
+      flush: () => (state === null ? [] : take(flushAssemble(state, pools))),
       dueMs: () =>
         endAfterIdleMs === undefined || state === null || state.segmentStart === null
           ? null
           : lastChunkMs + endAfterIdleMs,
-      tick: () => (state === null ? [] : take(flushAssemble(state))),
+      tick: () => (state === null ? [] : take(flushAssemble(state, pools))),
     };
   }, options.scheduler);
 }

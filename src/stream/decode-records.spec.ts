@@ -5,6 +5,7 @@ import type { WaveformFormatError } from '../errors.ts';
 import { decodeMseedRecord } from '../ingest/mseed/decode.ts';
 import { encodeMseed } from '../ingest/mseed/encode.ts';
 import { MseedRecordError } from '../ingest/mseed/record.ts';
+import { float64Pool } from '../util/array-pool.ts';
 import { decodeRecords } from './decode-records.ts';
 
 const streamId = { network: 'XX', station: 'STA', location: '00', channel: 'HHZ' };
@@ -52,4 +53,21 @@ t.test('the decoded records hold the encoded samples and times', async (t) => {
     t.equal(r.startTimeUs, next);
     next += r.sampleCount * 10_000;
   }
+});
+
+t.test("with sampleData, a record's samples go into the pool's arrays, whatever was in them", async (t) => {
+  const pool = float64Pool(4);
+  const [r1, r2] = records;
+  const count = decodeMseedRecord(r1).samples.length;
+  const spare = pool.take(count).fill(Number.NaN);
+  pool.give(spare);
+  const decoded = await lastValueFrom(
+    from([{ recordBytes: r1 }, { recordBytes: r2 }]).pipe(decodeRecords({ sampleData: pool }), toArray()),
+  );
+  t.equal(decoded[0].samples.buffer, spare.buffer, 'the first into the array given back');
+  t.same(
+    decoded.map((r) => Array.from(r.samples)),
+    [r1, r2].map((r) => Array.from(decodeMseedRecord(r).samples)),
+    'the same samples as a new array gets',
+  );
 });

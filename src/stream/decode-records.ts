@@ -1,8 +1,10 @@
 import { mergeMap, type OperatorFunction } from 'rxjs';
 import { WaveformFormatError } from '../errors.ts';
 import { decodeMseedRecord } from '../ingest/mseed/decode.ts';
+import type { SampleAllocator } from '../ingest/mseed/payload.ts';
 import { isWaveformRecord, type MseedRecord } from '../ingest/mseed/record.ts';
 import { log } from '../log.ts';
+import type { Float64Pool } from '../util/array-pool.ts';
 
 /** What carries a raw record: a SeedLink packet, or anything else with the record's bytes. */
 export interface RecordBytes {
@@ -18,6 +20,11 @@ export interface DecodeRecordsOptions {
   onBadRecord?: (error: WaveformFormatError, packet: RecordBytes) => void;
   /** Named in error messages (e.g. the SeedLink server). */
   source?: string;
+  /**
+   * Where the records' sample arrays come from: arrays that the stream layer gives back once it has
+   * assembled them (stationWindows' `recordData`). Default a new array per record.
+   */
+  sampleData?: Float64Pool;
 }
 
 /**
@@ -32,10 +39,12 @@ export function decodeRecords(
     options.onBadRecord ??
     ((error: WaveformFormatError) =>
       log.warn({ err: error, hint: error.hint }, 'bad miniSEED record skipped'));
+  const pool = options.sampleData;
+  const allocate: SampleAllocator | undefined = pool && ((count) => pool.take(count));
   return mergeMap((packet) => {
     let record: MseedRecord;
     try {
-      record = decodeMseedRecord(packet.recordBytes, { source: options.source });
+      record = decodeMseedRecord(packet.recordBytes, { source: options.source }, allocate);
     } catch (error) {
       onBadRecord(
         error instanceof WaveformFormatError

@@ -1,5 +1,5 @@
 import { identity, type OperatorFunction, type SchedulerLike, tap } from 'rxjs';
-import type { Float32Pool } from '../util/float32-pool.ts';
+import { type Float32Pool, type Float64Pool, float32Pool } from '../util/array-pool.ts';
 import { assembleStation } from './assemble-station.ts';
 import { perChannel, perStation } from './per-station.ts';
 import type { ReportChannelEvent } from './report.ts';
@@ -8,6 +8,9 @@ import { rotateToZne, type StationAxesLookup } from './rotate-to-zne.ts';
 import { type SequenceOptions, type SequenceRecord, sequenceChannel } from './sequence-channel.ts';
 import { slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
+
+/** Spare block arrays kept: a few per size class of the lengths blocks come in. */
+const BLOCKS_POOLED = 256;
 
 /** Everything between decoded records and the batcher, for one model. */
 export interface StationWindowsOptions extends SequenceOptions {
@@ -24,7 +27,10 @@ export interface StationWindowsOptions extends SequenceOptions {
   report?: ReportChannelEvent;
   /** A channel or station pipeline failed (it restarts with its next data). */
   onError?: (key: string, error: unknown) => void;
-  /** Each assembled block of a station, before windowing (what the live page draws). */
+  /**
+   * Each assembled block of a station, before windowing (what the live page draws). Read its data
+   * during the call: once windowed, the block's array carries a later block.
+   */
   onBlock?: (block: StationBlock) => void;
   /** Stations' sensor axes (StationXML): their blocks are rotated to Z, N, E before windowing. */
   sensorAxes?: StationAxesLookup;
@@ -33,6 +39,11 @@ export interface StationWindowsOptions extends SequenceOptions {
   clock?: () => number;
   /** Arrays for the windows' normalized data, given back by the picker (see slidingWindows). */
   windowData?: Float32Pool;
+  /**
+   * Where the records' sample arrays go once assembled (see assembleStation's `chunkData`): the pool
+   * decodeRecords' `sampleData` takes them from. Only for records nothing else holds on to.
+   */
+  recordData?: Float64Pool;
 }
 
 /**
@@ -44,8 +55,12 @@ export function stationWindows(
   options: StationWindowsOptions,
 ): OperatorFunction<SequenceRecord, StationWindow> {
   const { samplingRate, components, report, scheduler } = options;
-  return (records) =>
-    records.pipe(
+  return (records) => {
+    // The blocks' arrays go round between assembly and windowing (src/util/array-pool.ts), per
+    // subscription: a block is copied into its station's window buffer as soon as it is made, so
+    // only the few blocks of one chunk are out at once; the rest are the classes' spares.
+    const blockData = float32Pool(BLOCKS_POOLED);
+    return records.pipe(
       perChannel(
         (channel) =>
           channel.pipe(
@@ -71,6 +86,8 @@ export function stationWindows(
               endAfterIdleMs: options.endAfterIdleMs,
               report,
               scheduler,
+              blockData,
+              chunkData: options.recordData,
             }),
             options.sensorAxes ? rotateToZne(options.sensorAxes) : identity,
             tap((block) => options.onBlock?.(block)),
@@ -80,9 +97,11 @@ export function stationWindows(
               components,
               clock: options.clock,
               windowData: options.windowData,
+              blockData,
             }),
           ),
         { onError: options.onError },
       ),
     );
+  };
 }

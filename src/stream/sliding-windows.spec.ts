@@ -2,7 +2,7 @@ import { tap } from 'rxjs';
 import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
 import { normalizeWindow } from '../picker/normalize.ts';
-import { type Float32Pool, float32Pool } from '../util/float32-pool.ts';
+import { type Float32Pool, float32Pool } from '../util/array-pool.ts';
 import { createWindowState, flushWindows, pushWindowBlock, slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
 
@@ -82,6 +82,37 @@ t.test('a window every stride, then one aligned to the segment end, marked', asy
   });
 });
 
+t.test("a block's array goes back to its pool once copied, and the windows are the same", async (t) => {
+  const given: Float32Array[] = [];
+  const blockData: Float32Pool = {
+    take: (length) => new Float32Array(length),
+    give: (array) => given.push(array),
+  };
+  const input = [blk(0, 8), blk(8, 15), blk(15, 23, { endOfSegment: true })];
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-c-----|', { a: input[0], b: input[1], c: input[2] });
+    const windows = blocks.pipe(
+      // What the pool would hand out next overwrites each block once it is given back.
+      tap(() => {
+        for (const array of given) array.fill(Number.NaN);
+      }),
+      slidingWindows({ ...options, clock: () => scheduler.now(), blockData }),
+    );
+    expectObservable(windows).toBe('---x-(yzw)-|', {
+      x: win(0, 10, 3),
+      y: win(5, 10, 3),
+      z: win(10, 10, 5),
+      w: win(13, 10, 5, true),
+    });
+  });
+  t.same(
+    given.map((array) => input.findIndex((b) => b.data === array)),
+    [0, 1, 2],
+    'every block, in order',
+  );
+});
+
 t.test('with a pool, windows are normalized into its arrays and nothing else changes', async (t) => {
   const given = new Float32Array(10 * 3).fill(Number.NaN);
   const taken: number[] = [];
@@ -114,8 +145,8 @@ t.test('with a pool, windows are normalized into its arrays and nothing else cha
     });
   });
   t.same(taken, [30, 30, 30, 30], 'every window took its array from the pool');
-  t.equal(seen[0].data, given, 'the first window was written into the array given to the pool');
-  t.not(seen[1].data, given, 'later ones into new arrays, the given one being still in use');
+  t.equal(seen[0].data.buffer, given.buffer, 'the first window was written into the array given to the pool');
+  t.not(seen[1].data.buffer, given.buffer, 'later ones into new arrays, the given one being still in use');
 });
 
 t.test(

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
-import type { Float32Pool } from '../util/float32-pool.ts';
+import type { Float32Pool } from '../util/array-pool.ts';
 import { stepOperator } from './operate.ts';
 import type { StationBlock, StationId, StationWindow } from './types.ts';
 
@@ -281,6 +281,11 @@ export interface SlidingWindowsOptions extends WindowOptions {
    * read them (pickPhases' `windowData`). Default a new array per window.
    */
   windowData?: Float32Pool;
+  /**
+   * Where the blocks' arrays go once copied into the window buffer (assembleStation's `blockData`): for
+   * blocks that nothing read later holds on to.
+   */
+  blockData?: Float32Pool;
 }
 
 /** StationBlocks of one station -> normalized StationWindows (see {@link perStation}). */
@@ -304,7 +309,9 @@ export function slidingWindows(
             `blocks come with components [${block.components.join(', ')}], the model takes [${options.components.join(', ')}]`,
           );
         }
-        return take(pushWindowBlock(state, block, clock(), into));
+        const windows = take(pushWindowBlock(state, block, clock(), into));
+        options.blockData?.give(block.data);
+        return windows;
       },
       flush: () => take(flushWindows(state, into)),
     };

@@ -58,13 +58,29 @@ t.test('a block with a component missing, or a gap event, shows as gap for gapHo
   });
   t.equal(records[key].gaps, 1);
   t.equal(stationStatus(records[key], s(1065), thresholds).state, 'gap');
-  const other = observeChannelEvent(records, {
+  const before = JSON.stringify(records);
+  observeChannelEvent(records, {
     kind: 'duplicate',
     streamId: { network: 'XX', station: 'A', location: '00', channel: 'HHZ' },
     timeUs: s(1063),
   });
-  t.equal(other, records, 'other events change nothing');
+  t.equal(JSON.stringify(records), before, 'other events change nothing');
 });
+
+t.test(
+  'a step updates its station in place: the table of every station is not copied per block',
+  async (t) => {
+    const records: StationRecords = {};
+    for (const name of ['A', 'B', 'C'])
+      observeBlock(records, { ...block(100_000, 500), station: { ...station, station: name } });
+    const a = records[key];
+    const c = records['XX.C.00.HH'];
+    t.equal(observeBlock(records, block(100_500, 500)), records, 'the same table');
+    t.equal(records[key], a, 'the same record of the station');
+    t.equal(a.samples, 1000);
+    t.same(c.samples, 500, 'the other stations are left as they were');
+  },
+);
 
 t.test('the last pick of a station; the records stay plain JSON', async (t) => {
   const records = observeBlock({}, block(100_000, 500));
@@ -84,5 +100,8 @@ t.test('the last pick of a station; the records stay plain JSON', async (t) => {
   const after = observePick(records, pick);
   t.same(after[key].lastPick, { phase: 'P', time: pick.time, probability: 0.9 });
   t.same(JSON.parse(JSON.stringify(after)), after);
-  t.equal(observePick(records, { ...pick, station: 'B' }), records, 'a station never seen is not invented');
+  observePick(records, { ...pick, station: 'B' });
+  t.same(Object.keys(records), [key], 'a station never seen is not invented');
+  observePick(records, { ...pick, phase: 'S', status: 'retracted' });
+  t.equal(records[key].lastPick?.phase, 'P', 'a retraction is not a last pick');
 });

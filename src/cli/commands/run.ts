@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { concatMap, filter, lastValueFrom, map, merge, Observable, Subject, takeUntil, tap } from 'rxjs';
 import { LiveHealth } from '../../app/live-health.ts';
+import { RECORDS_POOLED } from '../../app/pipeline.ts';
 import { PickResume, picksAndOpenSamples, resumeLeadSamples } from '../../app/resume.ts';
 import { PickSinks } from '../../app/sinks.ts';
 import { loadStationMetadata } from '../../app/station-metadata.ts';
@@ -18,6 +19,7 @@ import { loadModelDir } from '../../model/store.ts';
 import { PickFile } from '../../sink/pick-file.ts';
 import { decodeRecords } from '../../stream/index.ts';
 import type { ChannelEvent } from '../../stream/types.ts';
+import { type Float64Pool, float64Pool } from '../../util/array-pool.ts';
 import { pageOption } from '../options.ts';
 
 const seedLinkLog = log.child({ module: 'seedlink' });
@@ -61,6 +63,7 @@ function seedLinkRecords(
   health: LiveHealth,
   clients: SeedLinkClient[],
   cliStart: string | undefined,
+  recordData: Float64Pool,
 ) {
   return merge(
     ...config.seedlink.map((server, i) =>
@@ -83,7 +86,7 @@ function seedLinkRecords(
           void client.stop();
         };
       }).pipe(
-        decodeRecords({ source: server.url }),
+        decodeRecords({ source: server.url, sampleData: recordData }),
         map(resume.trim),
         filter((record) => record !== undefined),
       ),
@@ -165,7 +168,9 @@ export function registerRunCommand(program: Command): void {
       process.once('SIGTERM', onSignal);
       const clients: SeedLinkClient[] = [];
       try {
-        const records = seedLinkRecords(config, states, resume, health, clients, opts.start).pipe(
+        // The records' sample arrays go round between the decoder and station assembly.
+        const recordData = float64Pool(RECORDS_POOLED);
+        const records = seedLinkRecords(config, states, resume, health, clients, opts.start, recordData).pipe(
           takeUntil(stop),
           tap(sinks.record),
           tap(health.record),
@@ -180,7 +185,7 @@ export function registerRunCommand(program: Command): void {
             health.channelEvent(event);
           },
         };
-        const work = picksAndOpenSamples(records, engine, config, hooks, { liveEdge: true });
+        const work = picksAndOpenSamples(records, engine, config, hooks, { liveEdge: true, recordData });
         await lastValueFrom(
           work.pipe(
             concatMap(async (item) => {

@@ -47,10 +47,15 @@ export function decodeProbedRecord(
 
 /**
  * Decodes the one record at the start of `bytes` (miniSEED 2 or 3; its length comes from the header).
- * Bytes after the record are ignored. `context` names the offset and source in error messages.
- * Throws {@link MseedRecordError} for a record that cannot be decoded.
+ * Bytes after the record are ignored. `context` names the offset and source in error messages; the
+ * samples go into an array of `allocate` (default: a new one). Throws {@link MseedRecordError} for a
+ * record that cannot be decoded.
  */
-export function decodeMseedRecord(bytes: Uint8Array, context: MseedSourceContext = {}): MseedRecord {
+export function decodeMseedRecord(
+  bytes: Uint8Array,
+  context: MseedSourceContext = {},
+  allocate?: SampleAllocator,
+): MseedRecord {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const probe = probeRecord(bytes, view, 0, bytes.length);
   switch (probe.kind) {
@@ -62,7 +67,7 @@ export function decodeMseedRecord(bytes: Uint8Array, context: MseedSourceContext
           { ...context, identity: probe.header.identity },
         );
       }
-      return decodeProbedRecord(bytes, view, 0, probe, context);
+      return decodeProbedRecord(bytes, view, 0, probe, context, allocate);
     case 'need':
       throw new MseedRecordError(
         'truncated',
