@@ -76,6 +76,8 @@ export interface PipelineResult {
   picks: { timeUs: number; emittedAtMs: number; station: string; phase: string; status: Pick['status'] }[];
   /** The live-edge lane's windows through the network, and its summed engine.run seconds. */
   edgeWindows: number;
+  /** Edge windows the lane skipped, its batches in the engine being at their limit. */
+  edgeSkipped: number;
   edgeInferenceS: number;
   /**
    * [Date.now(), windows made, windows done, event loop active ms so far] once a second (the last
@@ -190,13 +192,19 @@ async function run(request: PipelineRequest): Promise<void> {
       finalize(() => lane?.end()),
     );
   };
+  let edgeSkipped = 0;
+  const onEdgeSkipped = (count: number) => {
+    if (!stopped) edgeSkipped += count;
+  };
   const onEdgeBatch = ({ windows: count, inferenceMs }: { windows: number; inferenceMs: number }) => {
     if (stopped) return;
     edgeWindows += count;
     edgeInferenceS += inferenceMs / 1000;
   };
   const picks$ = (
-    request.liveEdge ? liveEdgePipeline(engine, config, { onEdgeBatch, ...pageHooks }, regular) : regular()
+    request.liveEdge
+      ? liveEdgePipeline(engine, config, { onEdgeBatch, onEdgeSkipped, ...pageHooks }, regular)
+      : regular()
   ).pipe(
     tap((pick) => {
       if (!stopped) {
@@ -256,6 +264,7 @@ async function run(request: PipelineRequest): Promise<void> {
     loopBusy,
     inferenceS: inferenceS + edgeInferenceS,
     edgeWindows,
+    edgeSkipped,
     edgeInferenceS,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     maxRssMb: process.resourceUsage().maxRSS / 1024,

@@ -222,7 +222,13 @@ interface RunSummary {
   picks: number;
   pickDelayS?: { p50: number; p99: number; min: number };
   /** With the live-edge lane: its windows through the network per second, and its picks' delays. */
-  edge?: { windowsPerS: number; provisional: number; delayS?: { p50: number; p90: number; p99: number } };
+  edge?: {
+    windowsPerS: number;
+    /** Edge windows skipped per second, the lane's batches in the engine being at their limit. */
+    skippedPerS: number;
+    provisional: number;
+    delayS?: { p50: number; p90: number; p99: number };
+  };
   feedLatenessMs: { p50: number; p99: number; max: number };
   pipelineCores: number;
   /** The pipeline process's CPU (inference included) per window through the network, ms. */
@@ -375,6 +381,7 @@ function summarise(
     ...(settings.liveEdge && {
       edge: {
         windowsPerS: result.edgeWindows / pipelineSeconds,
+        skippedPerS: result.edgeSkipped / pipelineSeconds,
         provisional: provisionalDelays.length,
         ...(provisionalDelays.length && {
           delayS: { ...stats(provisionalDelays), p90: percentile(provisionalDelays, 90) },
@@ -471,10 +478,11 @@ function tables(runs: RunSummary[]): string {
   );
   const lane = runs.some((r) => r.edge)
     ? `\n\nLive-edge lane (provisional picks; delay from the data time's place on the wall clock):\n\n${textTable(
-        ['stations', 'edge windows/s', 'provisional picks', 'delay p50 s', 'p90 s', 'p99 s'],
+        ['stations', 'edge windows/s', 'skipped/s', 'provisional picks', 'delay p50 s', 'p90 s', 'p99 s'],
         runs.map((r) => [
           String(r.stations),
           figure(r.edge?.windowsPerS ?? Number.NaN),
+          figure(r.edge?.skippedPerS ?? Number.NaN),
           String(r.edge?.provisional ?? 0),
           seconds(r.edge?.delayS?.p50 ?? Number.NaN),
           seconds(r.edge?.delayS?.p90 ?? Number.NaN),

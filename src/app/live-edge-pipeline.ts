@@ -1,6 +1,7 @@
 import { asyncScheduler, map, merge, type Observable, observeOn, Subject } from 'rxjs';
 import type { Config } from '../config/schema.ts';
 import type { InferenceEngine } from '../engine/engine.ts';
+import { log } from '../log.ts';
 import type { LifecycleInput } from '../picker/lifecycle.ts';
 import type { LiveEdgeOptions } from '../picker/live-edge.ts';
 import { type ArrivedBlock, liveEdgeWindows } from '../picker/live-edge-windows.ts';
@@ -56,6 +57,8 @@ export function liveEdgePipeline(
   const { card } = engine;
   const edge = config.picker.liveEdge;
   const blocks = new Subject<ArrivedBlock>();
+  let skipped = 0;
+  let warnedAtMs = 0;
   const frontiers = new Subject<LifecycleInput>();
   const taps: LaneTaps = {
     onBlock: (block) => {
@@ -87,6 +90,19 @@ export function liveEdgePipeline(
       onBatch: (info) => {
         hooks.onBatch?.(info);
         hooks.onEdgeBatch?.(info);
+      },
+      onSkipped: (windows) => {
+        hooks.onEdgeSkipped?.(windows);
+        skipped += windows;
+        const now = clock();
+        if (now - warnedAtMs >= 60_000) {
+          log.warn(
+            { skippedWindows: skipped, sinceMs: warnedAtMs === 0 ? undefined : now - warnedAtMs },
+            'live-edge lane behind the data: edge windows skipped (fewer provisional picks; final picks are not affected)',
+          );
+          skipped = 0;
+          warnedAtMs = now;
+        }
       },
     }),
     map((pick): LifecycleInput => ({ kind: 'provisional', pick })),

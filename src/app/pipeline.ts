@@ -27,6 +27,8 @@ export interface PipelineHooks {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   /** Batches of the live-edge lane (also given to onBatch). */
   onEdgeBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  /** Edge windows the live-edge lane skipped, its engine share being full (pick-live-edge.ts). */
+  onEdgeSkipped?: (windows: number) => void;
   onBlock?: StationWindowsOptions['onBlock'];
   onProbabilities?: PickPhasesOptions['onProbabilities'];
   onOpenSample?: PickPhasesOptions['onOpenSample'];

@@ -3,6 +3,7 @@ import t from 'tap';
 import { goldenSamples } from '../../test/helpers/golden.ts';
 import { originalModel } from '../../test/helpers/original-model.ts';
 import { skipUnlessShared } from '../../test/helpers/shared.ts';
+import type { InferenceEngine } from '../engine/engine.ts';
 import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
@@ -57,5 +58,61 @@ t.test(
       expected.map((e) => [e.phase, timeUsFromIndex(e.index, 100), 'provisional']),
     );
     t.ok(completed);
+  },
+);
+
+t.test(
+  'a batch goes to the engine as it comes, not after the last one is out; picks in batch order',
+  { skip },
+  async (t) => {
+    const engine = await createOnnxEngine(await originalModel(), { threads: 2 });
+    t.teardown(() => engine.dispose());
+    const [g0] = goldenSamples().filter((g) => g.length === 3000);
+    const window = (station: string): StationWindow => ({
+      station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
+      samplingRate: 100,
+      startIndex: 100_000,
+      length: 3000,
+      components: ['E', 'N', 'Z'],
+      data: g0.input,
+      endOfSegment: false,
+      receivedAtMs: 0,
+    });
+    const steps: string[] = [];
+    let secondCame = () => {};
+    const second = new Promise<void>((resolve) => {
+      secondCame = resolve;
+    });
+    // The first batch's inference ends only once the second batch reached the engine (or after 2 s).
+    const held: InferenceEngine = {
+      ...engine,
+      run: async (input, batch, length, options) => {
+        const n = steps.filter((s) => s.startsWith('run')).length + 1;
+        steps.push(`run ${n}`);
+        if (n === 2) secondCame();
+        const result = await engine.run(input, batch, length, options);
+        if (n === 1) await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        steps.push(`done ${n}`);
+        return result;
+      },
+    };
+    const picks = await lastValueFrom(
+      from([[window('A')], [window('B')]]).pipe(
+        pickLiveEdge(held, {
+          peakOptions: () => ({
+            classes: ['noise', 'P', 'S'],
+            minPeakHeight: { P: 0.5, S: 0.5 },
+            minPeakDistanceSamples: 50,
+            guardSamples: 0,
+            lookbackSamples: 3000,
+            minProvisionalHeight: 0.5,
+          }),
+        }),
+        toArray(),
+      ),
+    );
+    t.same(steps.slice(0, 2), ['run 1', 'run 2'], 'the second batch went in while the first ran');
+    const stations = picks.map((p) => p.station);
+    t.ok(stations.length > 2 && stations.lastIndexOf('A') < stations.indexOf('B'), "A's picks, then B's");
   },
 );

@@ -8,12 +8,29 @@ export interface PickLiveEdgeOptions {
   /** Peak options of a station (its thresholds and distance, and the guard at the window's end). */
   peakOptions: (stationKey: string) => EdgePeakOptions;
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
+  /** A batch skipped because LANE_BATCHES_IN_FLIGHT were in the engine already: its window count. */
+  onSkipped?: (windows: number) => void;
 }
+
+/**
+ * The lane's batches in the engine at once, at most. The lane is best effort: when the engine's
+ * queue is long (the regular path keeps it busy, or the loop is behind in taking replies), a batch that
+ * finds this many in flight is skipped rather than queued, so that the lane neither takes the cores
+ * the final picks need nor piles up windows whose provisional picks would come too late to matter.
+ * Each station's next edge window looks again (its lookback), and its final picks come regardless.
+ */
+export const LANE_BATCHES_IN_FLIGHT = 2;
 
 /**
  * Batches of live-edge windows (all of the model's length) -> provisional picks: the network runs on
  * each batch, and each window's new peaks (live-edge.ts `edgePeaks`) come out at once with status
  * `provisional`. What was given per station is kept in the closure as plain data.
+ *
+ * A batch goes to the engine as soon as it comes (up to LANE_BATCHES_IN_FLIGHT), and the peaks follow
+ * in batch order, as in pickPhases: taking the next batch only once the last one's picks were out let
+ * the lane run one batch per round trip of an engine thread whose queue also holds the regular
+ * batches (~0.6 s at 5,000 live stations), ~50 windows a second where the data called for hundreds,
+ * so its queue of batches, and its picks' delay, grew without bound.
  */
 export function pickLiveEdge(
   engine: InferenceEngine,
@@ -23,7 +40,7 @@ export function pickLiveEdge(
     const given = new Map<string, EdgePeakState>();
     const model = engine.card.name;
     const classes = engine.card.classes.length;
-    const run = async (batch: StationWindow[]): Promise<Pick[]> => {
+    const infer = async (batch: StationWindow[]): Promise<Float32Array> => {
       const { length } = batch[0];
       const channels = batch[0].components.length;
       const input = new Float32Array(batch.length * length * channels);
@@ -31,6 +48,10 @@ export function pickLiveEdge(
       const started = performance.now();
       const { probs } = await engine.run(input, batch.length, length);
       options.onBatch?.({ windows: batch.length, inferenceMs: performance.now() - started });
+      return probs;
+    };
+    const peaks = (batch: StationWindow[], probs: Float32Array): Pick[] => {
+      const { length } = batch[0];
       return batch.flatMap((window, i) => {
         const key = stationKey(window.station);
         const step = edgePeaks(
@@ -46,6 +67,20 @@ export function pickLiveEdge(
         }));
       });
     };
-    return batches.pipe(concatMap((batch) => from(run(batch)).pipe(concatMap((picks) => from(picks)))));
+    let inFlight = 0;
+    return batches.pipe(
+      concatMap((batch) => {
+        if (inFlight >= LANE_BATCHES_IN_FLIGHT) {
+          options.onSkipped?.(batch.length);
+          return [];
+        }
+        inFlight++;
+        const probs = infer(batch).finally(() => inFlight--);
+        // Its failure errors the stream when its turn comes, not as an unhandled rejection before.
+        probs.catch(() => undefined);
+        return [{ batch, probs }];
+      }),
+      concatMap(({ batch, probs }) => from(probs).pipe(concatMap((p) => from(peaks(batch, p))))),
+    );
   };
 }
