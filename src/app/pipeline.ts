@@ -101,16 +101,17 @@ export function stationWindowsOptions(
  * Window arrays kept for reuse: the windows between the stream layer and the picker at a peak (a
  * batch filling and those waiting for or in inference: ~600 at 5,000 live stations with the engine
  * backed up; a pool of 256 still allocated 300 windows a second there). The pool holds only arrays
- * that were in use at once before: 37 MB at most for 3,000 x 3 samples.
+ * that were in use at once before: 37 MB at most of 3,000 x 3 samples (the limit is per size class).
  */
 export const WINDOWS_POOLED = 1024;
 
 /**
  * Record sample arrays kept for reuse between the decoder and station assembly (decodeRecords'
  * `sampleData`, the pipeline's `recordData`): a record's array comes back once its samples are in a
- * block, a few seconds after it came, so the pool holds the turnover, not the records in flight.
+ * block, a few seconds after it came, so the pool holds the turnover, not the records in flight: 256
+ * per size class (512-byte Steim2 records of 100 Hz data fall in a handful), under 1 MB each.
  */
-export const RECORDS_POOLED = 1024;
+export const RECORDS_POOLED = 256;
 
 export interface PickPipelineOptions {
   /** Run the live-edge lane (config picker.liveEdge): provisional picks and their lifecycle. */

@@ -9,8 +9,8 @@ import { type SequenceOptions, type SequenceRecord, sequenceChannel } from './se
 import { slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
 
-/** Spare block arrays kept: a few per size class of the lengths blocks come in. */
-const BLOCKS_POOLED = 256;
+/** Spare block arrays kept per size class: a block is given back before the next one is made. */
+const BLOCKS_POOLED = 16;
 
 /** Everything between decoded records and the batcher, for one model. */
 export interface StationWindowsOptions extends SequenceOptions {

@@ -11,7 +11,8 @@
  * meet again. Whoever gives an array back must hold no reference to it, nor to any other view of its
  * buffer, any more: the next `take` hands the buffer out again. A view of part of a buffer that this
  * pool did not make may share that buffer with arrays still in use, so it is not kept. At most `limit`
- * buffers wait here; more given back are left to the collector.
+ * buffers of a size class wait here; more given back are left to the collector. (A limit over all
+ * classes let rare lengths' buffers fill the pool, and the common lengths then missed for good.)
  */
 export interface ArrayPool<T extends Float32Array | Float64Array> {
   /** An array of `length` values, with whatever an earlier user left in it. */
@@ -51,7 +52,6 @@ function arrayPool<T extends Float32Array | Float64Array>(
   const made = new WeakSet<ArrayBuffer>();
   // Lengths repeat (a window's, a record's few): the logarithm once per length.
   const classes = new Map<number, number>();
-  let count = 0;
   return {
     take(length) {
       if (length === 0) return view(new ArrayBuffer(0), 0);
@@ -64,18 +64,17 @@ function arrayPool<T extends Float32Array | Float64Array>(
       if (buffer === undefined) {
         buffer = new ArrayBuffer(capacity(sizeClass) * bytesPerValue);
         made.add(buffer);
-      } else count--;
+      }
       return view(buffer, length);
     },
     give(array) {
       const { buffer } = array;
-      if (count >= limit || !(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+      if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
       if (!made.has(buffer) && (array.byteOffset !== 0 || array.byteLength !== buffer.byteLength)) return;
       const sizeClass = classServed(buffer.byteLength / bytesPerValue);
       const buffers = free.get(sizeClass);
       if (buffers === undefined) free.set(sizeClass, [buffer]);
-      else buffers.push(buffer);
-      count++;
+      else if (buffers.length < limit) buffers.push(buffer);
     },
   };
 }

@@ -37,30 +37,36 @@ t.test('a buffer never serves a length it cannot hold, nor sits unused for a muc
   t.equal(taken.length, 900);
 });
 
-t.test('at most `limit` buffers wait; views of part of a buffer it did not make are not kept', async (t) => {
-  const pool = float32Pool(2);
-  const kept = [pool.take(10), pool.take(10), pool.take(10)];
-  for (const array of kept) pool.give(array);
-  const first = pool.take(10);
-  const second = pool.take(10);
-  t.ok(
-    [first.buffer, second.buffer].every((b) => b === kept[0].buffer || b === kept[1].buffer) &&
-      first.buffer !== second.buffer,
-    'the first two were kept',
-  );
-  t.not(pool.take(10).buffer, kept[2].buffer, 'the third was left to the collector');
+t.test(
+  'at most `limit` buffers of a class wait; views of part of a buffer it did not make are not kept',
+  async (t) => {
+    const pool = float32Pool(2);
+    // Other lengths' buffers, given back first, take no room from this class.
+    const others = [pool.take(500), pool.take(500), pool.take(7000)];
+    for (const array of others) pool.give(array);
+    const kept = [pool.take(10), pool.take(10), pool.take(10)];
+    for (const array of kept) pool.give(array);
+    const first = pool.take(10);
+    const second = pool.take(10);
+    t.ok(
+      [first.buffer, second.buffer].every((b) => b === kept[0].buffer || b === kept[1].buffer) &&
+        first.buffer !== second.buffer,
+      'the first two were kept',
+    );
+    t.not(pool.take(10).buffer, kept[2].buffer, 'the third was left to the collector');
 
-  const other = float32Pool(4);
-  const whole = new Float32Array(20);
-  other.give(whole.subarray(0, 10));
-  other.give(whole.subarray(10));
-  t.not(other.take(10).buffer, whole.buffer, 'a view would hand out memory another array still uses');
-  const own = other.take(300);
-  other.give(own.subarray(100));
-  t.equal(
-    other.take(300).buffer,
-    own.buffer,
-    "any view of a buffer it made gives that buffer back (an assembly's trimmed piece)",
-  );
-  t.equal(other.take(0).length, 0, 'an empty array costs no buffer');
-});
+    const other = float32Pool(4);
+    const whole = new Float32Array(20);
+    other.give(whole.subarray(0, 10));
+    other.give(whole.subarray(10));
+    t.not(other.take(10).buffer, whole.buffer, 'a view would hand out memory another array still uses');
+    const own = other.take(300);
+    other.give(own.subarray(100));
+    t.equal(
+      other.take(300).buffer,
+      own.buffer,
+      "any view of a buffer it made gives that buffer back (an assembly's trimmed piece)",
+    );
+    t.equal(other.take(0).length, 0, 'an empty array costs no buffer');
+  },
+);
