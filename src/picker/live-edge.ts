@@ -116,9 +116,9 @@ function withRoom(s: LiveEdgeState, length: number, rows: number): LiveEdgeState
 }
 
 /**
- * The STA/LTA gate over the samples [from, n) of the n rows of `buffer` from row `base`: the last sample i where the
- * mean characteristic function over the `sta` samples ending at i is `ratio` times its mean over the
- * buffered samples before them, or null. `total` is the sum of the characteristic function over
+ * The STA/LTA gate over the samples [from, n) of the n rows of `buffer` from row `base`: the last
+ * sample i where the mean characteristic function over the `sta` samples ending at i is `ratio` times
+ * its mean over the buffered samples before them, or null. `total` is the sum of the characteristic function over
  * samples 1..from-1, kept in the state so that a block costs its own samples and `sta`, not the
  * whole buffered window.
  */

@@ -12,6 +12,28 @@ import { pickLiveEdge } from './pick-live-edge.ts';
 const skip =
   skipUnlessShared('golden', 'phasenet-original') || skipUnlessShared('models', 'phasenet-original');
 
+/** A golden record's window of `station` at `startIndex`. */
+const goldenWindow = (input: Float32Array, station: string, startIndex = 100_000): StationWindow => ({
+  station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
+  samplingRate: 100,
+  startIndex,
+  length: 3000,
+  components: ['E', 'N', 'Z'],
+  data: input,
+  endOfSegment: false,
+  receivedAtMs: 0,
+});
+
+/** Every peak of the window searched, at the original's 0.5. */
+const peakOptions = () => ({
+  classes: ['noise', 'P', 'S'],
+  minPeakHeight: { P: 0.5, S: 0.5 },
+  minPeakDistanceSamples: 50,
+  guardSamples: 0,
+  lookbackSamples: 3000,
+  minProvisionalHeight: 0.5,
+});
+
 t.test(
   'edge windows give the original picks as provisional, each once, then complete',
   { skip },
@@ -19,29 +41,12 @@ t.test(
     const engine = await createOnnxEngine(await originalModel(), { threads: 2 });
     t.teardown(() => engine.dispose());
     const [g0] = goldenSamples().filter((g) => g.length === 3000);
-    const window = (startIndex: number): StationWindow => ({
-      station: { network: 'XX', station: 'A', location: '', channelPrefix: 'HH' },
-      samplingRate: 100,
-      startIndex,
-      length: 3000,
-      components: ['E', 'N', 'Z'],
-      data: g0.input,
-      endOfSegment: false,
-      receivedAtMs: 0,
-    });
     let completed = false;
     // The same window twice: its peaks are given by the first only.
     const picks = await lastValueFrom(
-      from([[window(100_000)], [window(100_000)]]).pipe(
+      from([[goldenWindow(g0.input, 'A')], [goldenWindow(g0.input, 'A')]]).pipe(
         pickLiveEdge(engine, {
-          peakOptions: () => ({
-            classes: ['noise', 'P', 'S'],
-            minPeakHeight: { P: 0.5, S: 0.5 },
-            minPeakDistanceSamples: 50,
-            guardSamples: 0,
-            lookbackSamples: 3000,
-            minProvisionalHeight: 0.5,
-          }),
+          peakOptions,
         }),
         toArray(),
       ),
@@ -68,16 +73,6 @@ t.test(
     const engine = await createOnnxEngine(await originalModel(), { threads: 2 });
     t.teardown(() => engine.dispose());
     const [g0] = goldenSamples().filter((g) => g.length === 3000);
-    const window = (station: string): StationWindow => ({
-      station: { network: 'XX', station, location: '', channelPrefix: 'HH' },
-      samplingRate: 100,
-      startIndex: 100_000,
-      length: 3000,
-      components: ['E', 'N', 'Z'],
-      data: g0.input,
-      endOfSegment: false,
-      receivedAtMs: 0,
-    });
     const steps: string[] = [];
     let secondCame = () => {};
     const second = new Promise<void>((resolve) => {
@@ -97,16 +92,9 @@ t.test(
       },
     };
     const picks = await lastValueFrom(
-      from([[window('A')], [window('B')]]).pipe(
+      from([[goldenWindow(g0.input, 'A')], [goldenWindow(g0.input, 'B')]]).pipe(
         pickLiveEdge(held, {
-          peakOptions: () => ({
-            classes: ['noise', 'P', 'S'],
-            minPeakHeight: { P: 0.5, S: 0.5 },
-            minPeakDistanceSamples: 50,
-            guardSamples: 0,
-            lookbackSamples: 3000,
-            minProvisionalHeight: 0.5,
-          }),
+          peakOptions,
         }),
         toArray(),
       ),

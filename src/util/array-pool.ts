@@ -1,7 +1,8 @@
 /**
  * Typed arrays handed round between the code that fills them and the code that finishes with them:
- * the stream layer's normalized windows (given back by the picker once read) and its assembled blocks
- * (given back by the windowing once copied). Each new array is an ArrayBuffer that V8 counts against
+ * the stream layer's normalized windows (given back by the picker once read), its assembled blocks
+ * (given back by the windowing once copied) and, live, the records' samples (given back by station
+ * assembly once in a block). Each new array is an ArrayBuffer that V8 counts against
  * its allowance of outside memory until a collection frees it, and a spent allowance starts a full
  * collection of the whole heap: at 5,000 live stations the windows alone (36 KB each, 500 a second)
  * spent it every few seconds.
