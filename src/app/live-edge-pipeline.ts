@@ -7,13 +7,17 @@ import type { LiveEdgeOptions } from '../picker/live-edge.ts';
 import { type ArrivedBlock, liveEdgeWindows } from '../picker/live-edge-windows.ts';
 import type { Pick } from '../picker/pick.ts';
 import { pickLifecycle } from '../picker/pick-lifecycle.ts';
-import { pickLiveEdge } from '../picker/pick-live-edge.ts';
+import { LANE_BATCHES_IN_FLIGHT, pickLiveEdge } from '../picker/pick-live-edge.ts';
 import type { PickPhasesOptions } from '../picker/pick-phases.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import { batchWindows } from '../stream/index.ts';
 import type { StationBlock } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
+import { float32Pool } from '../util/array-pool.ts';
 import { batchSizeFor, type PipelineHooks, pickerOptionsFor } from './pipeline.ts';
+
+/** Edge window arrays kept for reuse: the lane holds at most two batches and one filling. */
+const LANE_WINDOWS_POOLED = 128;
 
 /** What the regular path gives the lane: its blocks, its stitched frontiers, and its end. */
 export interface LaneTaps {
@@ -59,6 +63,22 @@ export function liveEdgePipeline(
   const blocks = new Subject<ArrivedBlock>();
   let skipped = 0;
   let warnedAtMs = 0;
+  let inFlight = 0;
+  // The edge windows' arrays go round between the lane's two operators, as the regular ones do.
+  const windowData = float32Pool(LANE_WINDOWS_POOLED);
+  const onSkipped = (windows: number) => {
+    hooks.onEdgeSkipped?.(windows);
+    skipped += windows;
+    const now = clock();
+    if (now - warnedAtMs >= 60_000) {
+      log.warn(
+        { skippedWindows: skipped, sinceMs: warnedAtMs === 0 ? undefined : now - warnedAtMs },
+        'live-edge lane behind the data: edge windows skipped (fewer provisional picks; final picks are not affected)',
+      );
+      skipped = 0;
+      warnedAtMs = now;
+    }
+  };
   const frontiers = new Subject<LifecycleInput>();
   const taps: LaneTaps = {
     onBlock: (block) => {
@@ -78,7 +98,11 @@ export function liveEdgePipeline(
     },
   };
   const provisional = blocks.pipe(
-    liveEdgeWindows(liveEdgeOptions(config, card.samplingRate, card.windowLength)),
+    liveEdgeWindows(liveEdgeOptions(config, card.samplingRate, card.windowLength), {
+      admit: () => inFlight < LANE_BATCHES_IN_FLIGHT,
+      onSkipped,
+      windowData,
+    }),
     batchWindows({ size: batchSizeFor(engine, config), maxWaitMs: edge.maxWaitMs }),
     pickLiveEdge(engine, {
       peakOptions: (key) => ({
@@ -91,19 +115,11 @@ export function liveEdgePipeline(
         hooks.onBatch?.(info);
         hooks.onEdgeBatch?.(info);
       },
-      onSkipped: (windows) => {
-        hooks.onEdgeSkipped?.(windows);
-        skipped += windows;
-        const now = clock();
-        if (now - warnedAtMs >= 60_000) {
-          log.warn(
-            { skippedWindows: skipped, sinceMs: warnedAtMs === 0 ? undefined : now - warnedAtMs },
-            'live-edge lane behind the data: edge windows skipped (fewer provisional picks; final picks are not affected)',
-          );
-          skipped = 0;
-          warnedAtMs = now;
-        }
+      onSkipped,
+      onInFlight: (batches) => {
+        inFlight = batches;
       },
+      windowData,
     }),
     map((pick): LifecycleInput => ({ kind: 'provisional', pick })),
   );

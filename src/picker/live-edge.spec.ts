@@ -101,6 +101,36 @@ t.test('pushEdgeBlock: windows at the newest data once a window is buffered, eve
   t.equal(ended.state.rows, 0, 'the end of a segment empties the lane');
 });
 
+t.test('pushEdgeBlock not admitted: the due window skipped unmade, the next a stride later', async (t) => {
+  const options: LiveEdgeOptions = { length: 3000, strideSamples: 150, trigger: null };
+  let state = createLiveEdge(options);
+  const steps: [number[], number][] = [];
+  for (const [from, length, admit] of [
+    [0, 3000, false],
+    [3000, 100, true],
+    [3100, 100, true],
+    [3200, 200, false],
+    [3400, 100, true],
+    [3500, 100, true],
+  ] as const) {
+    const step = pushEdgeBlock(state, options, block(from, length), from, admit);
+    state = step.state;
+    steps.push([step.windows.map((w) => w.startIndex), step.skipped]);
+  }
+  t.same(
+    steps,
+    [
+      [[], 1],
+      [[], 0],
+      [[200], 0],
+      [[], 1],
+      [[], 0],
+      [[600], 0],
+    ],
+    'the stride counts from the skipped window as from one that ran',
+  );
+});
+
 t.test(
   'pushEdgeBlock with the trigger: nothing while quiet, windows for the hold after a burst',
   async (t) => {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import type { WindowData } from '../stream/sliding-windows.ts';
 import type { StationBlock, StationWindow } from '../stream/types.ts';
 import { detectPeaks } from './detect-peaks.ts';
 import { normalizeWindow } from './normalize.ts';
@@ -150,15 +151,20 @@ function triggerAt(
  * Adds one block of a station (as assembled for the regular windows). A block that does not continue
  * the buffer starts afresh (a gap); so does the end of a segment. Returns the edge windows due: the
  * newest `length` samples, once the buffer holds a full window, the lane is on and `strideSamples`
- * came since the last one. The step takes the state over (its buffer is written in place): push the
- * next block to the state returned, not again to the one given.
+ * came since the last one, its data in `into`'s array. With `admit` false a window that is due is
+ * skipped instead (`skipped` 1): not normalized, and the station's next one is a stride later, as if
+ * it had run. The step takes the
+ * state over (its buffer is written in place): push the next block to the state returned, not again
+ * to the one given.
  */
 export function pushEdgeBlock(
   state: LiveEdgeState,
   options: LiveEdgeOptions,
   block: StationBlock,
   arrivedAtMs: number,
-): { state: LiveEdgeState; windows: StationWindow[] } {
+  admit = true,
+  into: WindowData = (values) => new Float32Array(values),
+): { state: LiveEdgeState; windows: StationWindow[]; skipped: number } {
   const channels = block.components.length;
   let s = state;
   if (s.components !== channels || block.startIndex !== endOf(s)) {
@@ -190,21 +196,26 @@ export function pushEdgeBlock(
   const on = options.trigger === null || (activeUntil !== null && end - 1 <= activeUntil);
   const due = s.lastEnd === null || end - s.lastEnd >= options.strideSamples;
   const windows: StationWindow[] = [];
-  if (block.length > 0 && on && due && end - s.bufferStart === options.length) {
+  const ready = block.length > 0 && on && due && end - s.bufferStart === options.length;
+  if (ready && admit) {
     windows.push({
       station: block.station,
       samplingRate: block.samplingRate,
       startIndex: s.bufferStart,
       length: options.length,
       components: block.components,
-      data: normalizeWindow(s.buffer.subarray(s.offset * channels, (s.offset + s.rows) * channels), channels),
+      data: normalizeWindow(
+        s.buffer.subarray(s.offset * channels, (s.offset + s.rows) * channels),
+        channels,
+        into(s.rows * channels),
+      ),
       endOfSegment: false,
       receivedAtMs: arrivedAtMs,
     });
-    s = { ...s, lastEnd: end };
   }
+  if (ready) s = { ...s, lastEnd: end };
   if (block.endOfSegment) s = { ...createLiveEdge(options), bufferStart: end, components: 0 };
-  return { state: s, windows };
+  return { state: s, windows, skipped: ready && !admit ? 1 : 0 };
 }
 
 export interface EdgePeakOptions {
@@ -226,6 +237,9 @@ export interface EdgePeakOptions {
   minProvisionalHeight: number;
 }
 
+/** edgePeaks' column of one phase, kept between windows (detectPeaks copies what it reads). */
+let column = new Float32Array(0);
+
 /** Per phase, the sample indices of the provisional picks already given (recent ones only). */
 export type EdgePeakState = Record<string, number[]>;
 
@@ -246,9 +260,9 @@ export function edgePeaks(
   for (const [k, phase] of options.classes.entries()) {
     const mph = options.minPeakHeight[phase];
     if (mph === undefined) continue;
-    const column = new Float32Array(length);
+    if (column.length < length) column = new Float32Array(length);
     for (let i = 0; i < length; i++) column[i] = probs[i * classes + k];
-    const found = detectPeaks(column, {
+    const found = detectPeaks(column.subarray(0, length), {
       mph: Math.max(mph, options.minProvisionalHeight),
       mpd: options.minPeakDistanceSamples,
     });

@@ -7,6 +7,7 @@ import type { InferenceEngine } from '../engine/engine.ts';
 import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
+import { float32Pool } from '../util/array-pool.ts';
 import { pickLiveEdge } from './pick-live-edge.ts';
 
 const skip =
@@ -67,7 +68,7 @@ t.test(
 );
 
 t.test(
-  'a batch goes to the engine as it comes, not after the last one is out; picks in batch order',
+  'a batch goes to the engine as it comes, not after the last one is out; picks in batch order; a third waits for none',
   { skip },
   async (t) => {
     const engine = await createOnnxEngine(await originalModel(), { threads: 2 });
@@ -91,10 +92,19 @@ t.test(
         return result;
       },
     };
+    const inFlight: number[] = [];
+    const skipped: number[] = [];
+    const pool = float32Pool(8);
+    const given: Float32Array[] = [];
+    const windowData = { take: pool.take, give: (data: Float32Array) => given.push(data) };
+    const windows = ['A', 'B', 'C'].map((station) => goldenWindow(g0.input.slice(), station));
     const picks = await lastValueFrom(
-      from([[goldenWindow(g0.input, 'A')], [goldenWindow(g0.input, 'B')]]).pipe(
+      from(windows.map((w) => [w])).pipe(
         pickLiveEdge(held, {
           peakOptions,
+          onInFlight: (batches) => inFlight.push(batches),
+          onSkipped: (windows) => skipped.push(windows),
+          windowData,
         }),
         toArray(),
       ),
@@ -102,5 +112,13 @@ t.test(
     t.same(steps.slice(0, 2), ['run 1', 'run 2'], 'the second batch went in while the first ran');
     const stations = picks.map((p) => p.station);
     t.ok(stations.length > 2 && stations.lastIndexOf('A') < stations.indexOf('B'), "A's picks, then B's");
+    t.notOk(stations.includes('C'), 'the third batch came with two in flight: skipped');
+    t.same(skipped, [1]);
+    t.same(inFlight, [1, 2, 1, 0], 'each change of the batches in flight told');
+    t.same(
+      given.map((data) => windows.findIndex((w) => w.data === data)),
+      [0, 1, 2],
+      "every window's data given back: A's and B's once in their batch, C's skipped",
+    );
   },
 );

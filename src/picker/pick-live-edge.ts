@@ -1,6 +1,8 @@
 import { concatMap, from, type OperatorFunction } from 'rxjs';
 import type { InferenceEngine } from '../engine/engine.ts';
 import { type StationWindow, stationKey } from '../stream/types.ts';
+import type { Float32Pool } from '../util/array-pool.ts';
+import { spareBuffers } from './batch-buffers.ts';
 import { type EdgePeakOptions, type EdgePeakState, edgePeaks } from './live-edge.ts';
 import { makePick, type Pick } from './pick.ts';
 
@@ -10,6 +12,10 @@ export interface PickLiveEdgeOptions {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   /** A batch skipped because LANE_BATCHES_IN_FLIGHT were in the engine already: its window count. */
   onSkipped?: (windows: number) => void;
+  /** The lane's batches in the engine, each time that changes (what liveEdgeWindows' gate asks). */
+  onInFlight?: (batches: number) => void;
+  /** Where the windows' data go once copied into a batch (or skipped): liveEdgeWindows' pool. */
+  windowData?: Float32Pool;
 }
 
 /**
@@ -40,15 +46,27 @@ export function pickLiveEdge(
     const given = new Map<string, EdgePeakState>();
     const model = engine.card.name;
     const classes = engine.card.classes.length;
+    const inputs = spareBuffers();
+    const outputs = spareBuffers();
     const infer = async (batch: StationWindow[]): Promise<Float32Array> => {
       const { length } = batch[0];
       const channels = batch[0].components.length;
-      const input = new Float32Array(batch.length * length * channels);
+      const size = batch.length * length * channels;
+      const input = inputs.take(size) ?? new Float32Array(size);
       for (const [i, w] of batch.entries()) input.set(w.data, i * length * channels);
+      giveBack(batch);
       const started = performance.now();
-      const { probs } = await engine.run(input, batch.length, length);
+      const probsInto = outputs.take(batch.length * length * classes);
+      const result = await engine.run(input, batch.length, length, {
+        transferInput: true,
+        ...(probsInto ? { probsInto } : {}),
+      });
+      if (result.input) inputs.give(result.input.buffer);
       options.onBatch?.({ windows: batch.length, inferenceMs: performance.now() - started });
-      return probs;
+      return result.probs;
+    };
+    const giveBack = (batch: StationWindow[]) => {
+      for (const window of batch) options.windowData?.give(window.data);
     };
     const peaks = (batch: StationWindow[], probs: Float32Array): Pick[] => {
       const { length } = batch[0];
@@ -71,16 +89,25 @@ export function pickLiveEdge(
     return batches.pipe(
       concatMap((batch) => {
         if (inFlight >= LANE_BATCHES_IN_FLIGHT) {
+          giveBack(batch);
           options.onSkipped?.(batch.length);
           return [];
         }
-        inFlight++;
-        const probs = infer(batch).finally(() => inFlight--);
+        options.onInFlight?.(++inFlight);
+        const probs = infer(batch).finally(() => options.onInFlight?.(--inFlight));
         // Its failure errors the stream when its turn comes, not as an unhandled rejection before.
         probs.catch(() => undefined);
         return [{ batch, probs }];
       }),
-      concatMap(({ batch, probs }) => from(probs).pipe(concatMap((p) => from(peaks(batch, p))))),
+      concatMap(({ batch, probs }) =>
+        from(probs).pipe(
+          concatMap((p) => {
+            const picks = peaks(batch, p);
+            outputs.give(p.buffer);
+            return from(picks);
+          }),
+        ),
+      ),
     );
   };
 }
