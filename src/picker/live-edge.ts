@@ -97,23 +97,24 @@ function cfAt(buffer: Float32Array, base: number, channels: number, i: number): 
 }
 
 /**
- * `s` with room for `rows` more rows after the ones held: as it is, with the held rows moved to the
- * front, or in a larger buffer (a window and half a window's room, or the block's if larger: the
+ * Makes room in `s` for `rows` more rows after the ones held: as it is, with the held rows moved to
+ * the front, or in a larger buffer (a window and half a window's room, or the block's if larger: the
  * held rows move once per half a window of data).
  */
-function withRoom(s: LiveEdgeState, length: number, rows: number): LiveEdgeState {
+function makeRoom(s: LiveEdgeState, length: number, rows: number): void {
   const channels = s.components;
   const held = [s.offset * channels, (s.offset + s.rows) * channels] as const;
-  if (held[1] + rows * channels <= s.buffer.length) return s;
+  if (held[1] + rows * channels <= s.buffer.length) return;
   if ((s.rows + rows) * channels <= s.buffer.length) {
     s.buffer.copyWithin(0, ...held);
-    return { ...s, offset: 0 };
+  } else {
+    const grown = new Float32Array(
+      (Math.max(length, s.rows) + Math.max(rows, Math.ceil(length / 2))) * channels,
+    );
+    grown.set(s.buffer.subarray(...held));
+    s.buffer = grown;
   }
-  const grown = new Float32Array(
-    (Math.max(length, s.rows) + Math.max(rows, Math.ceil(length / 2))) * channels,
-  );
-  grown.set(s.buffer.subarray(...held));
-  return { ...s, buffer: grown, offset: 0 };
+  s.offset = 0;
 }
 
 /**
@@ -153,9 +154,8 @@ function triggerAt(
  * newest `length` samples, once the buffer holds a full window, the lane is on and `strideSamples`
  * came since the last one, its data in `into`'s array. With `admit` false a window that is due is
  * skipped instead (`skipped` 1): not normalized, and the station's next one is a stride later, as if
- * it had run. The step takes the
- * state over (its buffer is written in place): push the next block to the state returned, not again
- * to the one given.
+ * it had run. The step takes the state over (it updates it in place, a new one only after a gap):
+ * push the next block to the state returned, not again to the one given.
  */
 export function pushEdgeBlock(
   state: LiveEdgeState,
@@ -171,7 +171,7 @@ export function pushEdgeBlock(
     s = { ...createLiveEdge(options), bufferStart: block.startIndex, components: channels };
   }
   const from = s.rows;
-  s = withRoom(s, options.length, block.length);
+  makeRoom(s, options.length, block.length);
   s.buffer.set(block.data, (s.offset + s.rows) * channels);
   const all = s.rows + block.length;
   const drop = Math.max(0, all - options.length);
@@ -184,14 +184,11 @@ export function pushEdgeBlock(
     cfSum = step.total;
     for (let i = 1; i <= drop; i++) cfSum -= cfAt(s.buffer, s.offset, channels, i);
   }
-  s = {
-    ...s,
-    bufferStart: s.bufferStart + drop,
-    offset: s.offset + drop,
-    rows: all - drop,
-    activeUntil,
-    cfSum,
-  };
+  s.bufferStart += drop;
+  s.offset += drop;
+  s.rows = all - drop;
+  s.activeUntil = activeUntil;
+  s.cfSum = cfSum;
   const end = endOf(s);
   const on = options.trigger === null || (activeUntil !== null && end - 1 <= activeUntil);
   const due = s.lastEnd === null || end - s.lastEnd >= options.strideSamples;
@@ -213,7 +210,7 @@ export function pushEdgeBlock(
       receivedAtMs: arrivedAtMs,
     });
   }
-  if (ready) s = { ...s, lastEnd: end };
+  if (ready) s.lastEnd = end;
   if (block.endOfSegment) s = { ...createLiveEdge(options), bufferStart: end, components: 0 };
   return { state: s, windows, skipped: ready && !admit ? 1 : 0 };
 }

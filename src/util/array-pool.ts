@@ -49,7 +49,8 @@ function arrayPool<T extends Float32Array | Float64Array>(
   view: (buffer: ArrayBuffer, length: number) => T,
   limit: number,
 ): ArrayPool<T> {
-  const free = new Map<number, ArrayBuffer[]>();
+  // By size class (small integers: under 200 for any length a typed array can have).
+  const free: ArrayBuffer[][] = [];
   const made = new WeakSet<ArrayBuffer>();
   // Lengths repeat (a window's, a record's few): the logarithm once per length.
   const classes = new Map<number, number>();
@@ -61,7 +62,7 @@ function arrayPool<T extends Float32Array | Float64Array>(
         sizeClass = classHolding(length);
         if (classes.size < 4096) classes.set(length, sizeClass);
       }
-      let buffer = free.get(sizeClass)?.pop();
+      let buffer = free[sizeClass]?.pop();
       if (buffer === undefined) {
         buffer = new ArrayBuffer(capacity(sizeClass) * bytesPerValue);
         made.add(buffer);
@@ -73,8 +74,8 @@ function arrayPool<T extends Float32Array | Float64Array>(
       if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
       if (!made.has(buffer) && (array.byteOffset !== 0 || array.byteLength !== buffer.byteLength)) return;
       const sizeClass = classServed(buffer.byteLength / bytesPerValue);
-      const buffers = free.get(sizeClass);
-      if (buffers === undefined) free.set(sizeClass, [buffer]);
+      const buffers = free[sizeClass];
+      if (buffers === undefined) free[sizeClass] = [buffer];
       else if (buffers.length < limit) buffers.push(buffer);
     },
   };
