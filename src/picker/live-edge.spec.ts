@@ -68,6 +68,18 @@ t.test(
       'the newest 3000 (blocks up to 9250), in order',
     );
     t.ok(Math.abs(state.cfSum - scratch) < 1e-6 * scratch, `${state.cfSum} = ${scratch}`);
+    const sta = options.trigger!.staSamples;
+    const recent = Array.from({ length: sta }, (_, j) => {
+      const i = state.rows - sta + j;
+      let cf = 0;
+      for (let c = 0; c < 3; c++) cf += (held[i * 3 + c] - held[(i - 1) * 3 + c]) ** 2;
+      return [(state.bufferStart + i) % sta, cf];
+    });
+    t.same(
+      recent.map(([slot]) => state.cfRecent[slot]),
+      recent.map(([, cf]) => cf),
+      "the STA's samples kept exactly, each in its slot",
+    );
   },
 );
 

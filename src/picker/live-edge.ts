@@ -55,6 +55,12 @@ export interface LiveEdgeState {
   activeUntil: number | null;
   /** The trigger's characteristic function summed over the buffer (its first sample excluded). */
   cfSum: number;
+  /**
+   * The characteristic function of the last `staSamples` samples, sample k at `k % staSamples`: the
+   * STA's window slides over them, and recomputing them from the buffer was two of every three
+   * evaluations (the lane's trigger runs on every block of every station).
+   */
+  cfRecent: Float64Array;
 }
 
 export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
@@ -77,6 +83,7 @@ export function createLiveEdge(options: LiveEdgeOptions): LiveEdgeState {
     lastEnd: null,
     activeUntil: null,
     cfSum: 0,
+    cfRecent: new Float64Array(trigger?.staSamples ?? 0),
   };
 }
 
@@ -118,30 +125,41 @@ function makeRoom(s: LiveEdgeState, length: number, rows: number): void {
 }
 
 /**
- * The STA/LTA gate over the samples [from, n) of the n rows of `buffer` from row `base`: the last
- * sample i where the mean characteristic function over the `sta` samples ending at i is `ratio` times
- * its mean over the buffered samples before them, or null. `total` is the sum of the characteristic function over
- * samples 1..from-1, kept in the state so that a block costs its own samples and `sta`, not the
- * whole buffered window.
+ * The STA/LTA gate over the samples [from, n) of the n rows of `buffer` from row `base` (sample 0 is
+ * absolute sample `first`): the last sample i where the mean characteristic function over the `sta`
+ * samples ending at i is `ratio` times its mean over the buffered samples before them, or null.
+ * `total` is the sum of the characteristic function over samples 1..from-1, kept in the state so that
+ * a block costs its own samples and `sta`, not the whole buffered window; `recent` holds the function
+ * of the last `sta` samples (LiveEdgeState.cfRecent) and takes the new ones.
  */
 function triggerAt(
   buffer: Float32Array,
   base: number,
+  first: number,
   n: number,
   channels: number,
   from: number,
   total: number,
-  sta: number,
+  recent: Float64Array,
   ratio: number,
 ): { at: number | null; total: number } {
+  const sta = recent.length;
+  const slotOf = (i: number) => (first + i) % sta;
   let staSum = 0;
-  for (let i = Math.max(1, from - sta); i < from; i++) staSum += cfAt(buffer, base, channels, i);
+  for (
+    let i = Math.max(1, from - sta), slot = slotOf(i);
+    i < from;
+    i++, slot = slot + 1 === sta ? 0 : slot + 1
+  )
+    staSum += recent[slot];
   let at: number | null = null;
   let sum = total;
-  for (let i = Math.max(1, from); i < n; i++) {
+  for (let i = Math.max(1, from), slot = slotOf(i); i < n; i++, slot = slot + 1 === sta ? 0 : slot + 1) {
     const cf = cfAt(buffer, base, channels, i);
     sum += cf;
-    staSum += cf - (i - sta >= 1 ? cfAt(buffer, base, channels, i - sta) : 0);
+    // The slot of sample i holds sample i - sta's, which leaves the STA's window.
+    staSum += cf - (i - sta >= 1 ? recent[slot] : 0);
+    recent[slot] = cf;
     const ltaMean = (sum - staSum) / (i - sta);
     if (i >= 2 * sta && ltaMean > 0 && staSum / sta > ratio * ltaMean) at = i;
   }
@@ -177,8 +195,8 @@ export function pushEdgeBlock(
   const drop = Math.max(0, all - options.length);
   let { activeUntil, cfSum } = s;
   if (options.trigger) {
-    const { staSamples, ratio, holdSamples } = options.trigger;
-    const step = triggerAt(s.buffer, s.offset, all, channels, from, cfSum, staSamples, ratio);
+    const { ratio, holdSamples } = options.trigger;
+    const step = triggerAt(s.buffer, s.offset, s.bufferStart, all, channels, from, cfSum, s.cfRecent, ratio);
     if (step.at !== null) activeUntil = s.bufferStart + step.at + holdSamples;
     // The dropped samples leave the sum (sample `drop` becomes the first, which has no difference).
     cfSum = step.total;
