@@ -150,11 +150,15 @@ class Child {
       // BENCH_CPU_PROF=dir: a V8 CPU profile of each process (and thread) in dir, written at its exit.
       // BENCH_NODE_FLAGS='--trace-gc --trace-incremental-marking': node and V8 flags for both processes
       // (what showed the full collections and what started each, bench/README.md).
+      // BENCH_HEAP_PROF=dir: a sampling heap profile of each process in dir (bench/heap-sample.mjs).
       execArgv: [
         '--import',
         'tsx',
         '--expose-gc',
         ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        ...(process.env.BENCH_HEAP_PROF
+          ? ['--import', fileURLToPath(new URL('heap-sample.mjs', import.meta.url))]
+          : []),
         ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
       ],
       env: { ...process.env, PHASESTREAM_LOG_LEVEL: process.env.PHASESTREAM_LOG_LEVEL ?? 'warn' },

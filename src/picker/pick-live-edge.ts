@@ -12,7 +12,7 @@ export interface PickLiveEdgeOptions {
   onBatch?: (info: { windows: number; inferenceMs: number }) => void;
   /** A batch skipped because LANE_BATCHES_IN_FLIGHT were in the engine already: its window count. */
   onSkipped?: (windows: number) => void;
-  /** The lane's batches in the engine, each time that changes (what liveEdgeWindows' gate asks). */
+  /** The lane's batches in the engine, each time that changes (what liveEdgeWindows' `admit` asks). */
   onInFlight?: (batches: number) => void;
   /** Where the windows' data go once copied into a batch (or skipped): liveEdgeWindows' pool. */
   windowData?: Float32Pool;
