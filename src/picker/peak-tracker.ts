@@ -112,8 +112,9 @@ export function pushSamples(
 
 /**
  * The loop's candidates (offsets into the pushed samples) before they join the state: pushing them
- * onto the state's arrays inside the loop made V8 box every sample it read (measured: ~30 KB of
- * garbage per window on an active trace, 4x the loop's time).
+ * onto the state's arrays inside the loop made V8 box every sample it read (measured: ~26 KB of
+ * garbage per window at 5,000 live stations; in a scratch loop over windows with peaks, 2.3x the
+ * step's time).
  */
 let candidates: Int32Array<ArrayBuffer> = new Int32Array(256);
 

@@ -49,7 +49,7 @@ function arrayPool<T extends Float32Array | Float64Array>(
   view: (buffer: ArrayBuffer, length: number) => T,
   limit: number,
 ): ArrayPool<T> {
-  // By size class (small integers: under 200 for any length a typed array can have).
+  // By size class: small integers (eight per octave of length, under 300 for any typed array).
   const free: ArrayBuffer[][] = [];
   const made = new WeakSet<ArrayBuffer>();
   // Lengths repeat (a window's, a record's few): the logarithm once per length.
