@@ -6,7 +6,7 @@
  * `node --import tsx bench/heap-summary.ts FILE` lists where the bytes were allocated.
  * BENCH_HEAP_PROF_WINDOW='from,to' in seconds of the process's life (default 50,70).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -30,6 +30,8 @@ if (dir && isMainThread) {
     setTimeout(
       async () => {
         const { profile } = await post('HeapProfiler.stopSampling');
+        // As --cpu-prof-dir does for BENCH_CPU_PROF: the folder need not exist.
+        mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, `heap-${process.pid}.heapprofile`), JSON.stringify(profile));
       },
       (toS - fromS) * 1000,

@@ -1,4 +1,4 @@
-import { mergeMap, type OperatorFunction } from 'rxjs';
+import { filter, map, type OperatorFunction, pipe } from 'rxjs';
 import { WaveformFormatError } from '../errors.ts';
 import { decodeMseedRecord } from '../ingest/mseed/decode.ts';
 import type { SampleAllocator } from '../ingest/mseed/payload.ts';
@@ -41,7 +41,9 @@ export function decodeRecords(
       log.warn({ err: error, hint: error.hint }, 'bad miniSEED record skipped'));
   const pool = options.sampleData;
   const allocate: SampleAllocator | undefined = pool && ((count) => pool.take(count));
-  return mergeMap((packet) => {
+  // map and filter rather than a mergeMap of zero or one record: an inner subscription per packet
+  // (5,000 a second at 5,000 live stations) was a tenth of the live pipeline's allocations (heap profile).
+  const decode = (packet: RecordBytes): MseedRecord | null => {
     let record: MseedRecord;
     try {
       record = decodeMseedRecord(packet.recordBytes, { source: options.source }, allocate);
@@ -55,8 +57,12 @@ export function decodeRecords(
             }),
         packet,
       );
-      return [];
+      return null;
     }
-    return isWaveformRecord(record) ? [record] : [];
-  });
+    return isWaveformRecord(record) ? record : null;
+  };
+  return pipe(
+    map(decode),
+    filter((record): record is MseedRecord => record !== null),
+  );
 }

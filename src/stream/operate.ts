@@ -56,29 +56,41 @@ export function stepOperator<I, O>(
             const dueNow = driver.dueMs?.() ?? null;
             if (dueNow === null) return;
             if (dueNow > now) arm();
-            else run(() => tick(now));
+            else {
+              let outputs: O[];
+              try {
+                outputs = tick(now);
+              } catch (error) {
+                fail(error);
+                return;
+              }
+              emit(outputs);
+            }
           },
           Math.max(0, due - scheduler.now()),
         );
       };
-      const run = (step: () => O[]) => {
-        let outputs: O[];
-        try {
-          outputs = step();
-        } catch (error) {
-          disarm();
-          subscriber.error(error);
-          return;
-        }
+      const fail = (error: unknown) => {
+        disarm();
+        subscriber.error(error);
+      };
+      const emit = (outputs: O[]) => {
         for (const output of outputs) subscriber.next(output);
         arm();
       };
       const subscription = source.subscribe({
-        next: (input) => run(() => driver.push(input, scheduler.now())),
-        error: (error) => {
-          disarm();
-          subscriber.error(error);
+        // No closure per input: one per input and operator was ~20,000 a second at 5,000 live stations.
+        next: (input) => {
+          let outputs: O[];
+          try {
+            outputs = driver.push(input, scheduler.now());
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          emit(outputs);
         },
+        error: fail,
         complete: () => {
           disarm();
           let outputs: O[];

@@ -81,8 +81,14 @@ export interface SequenceState {
   nextIndex: number | null;
   /** Received samples not passed on yet, disjoint, in index order, all after `nextIndex`. */
   pending: PendingPiece[];
-  /** [startIndex, sampleCount, checksum] of the last records received, newest last (see checksum). */
-  recent: [number, number, number][];
+  /**
+   * startIndex, sampleCount, checksum of each of the last records received, three values a record,
+   * newest last (see checksum). One array of numbers rather than an array per record: every record
+   * is compared with all of them, and 16 small arrays per channel, scattered over a heap of thousands
+   * of channels, cost more in cache misses than the rest of the step. (Not a Float64Array: its
+   * buffer would live outside V8's heap, and a new one per record brings collections on.)
+   */
+  recent: number[];
   /** A record far ahead of the stream, waiting for the next record to confirm the jump. */
   jumpCandidate: { startIndex: number; samples: number[]; checksum: number } | null;
 }
@@ -195,8 +201,8 @@ class Step {
 
   remember(startIndex: number, count: number, checksum: number): void {
     const { recent } = this.s;
-    const kept = recent.slice(Math.max(0, recent.length - RECENT_RECORDS + 1));
-    kept.push([startIndex, count, checksum]);
+    const kept = recent.slice(Math.max(0, recent.length + 3 - 3 * RECENT_RECORDS));
+    kept.push(startIndex, count, checksum);
     this.s.recent = kept;
   }
 
@@ -211,7 +217,9 @@ class Step {
     const dropped = samples.length - keptCount;
     if (dropped > 0) {
       // Dropped samples that lie on data received before are overlaps; the others came too late.
-      const received = [...s.recent.map(([a, n]): Range => [a, a + n]), ...pendingRanges];
+      const received: Range[] = [...pendingRanges];
+      for (let i = 0; i < s.recent.length; i += 3)
+        received.push([s.recent[i], s.recent[i] + s.recent[i + 1]]);
       const overlapped = samples.length - count(subtract([startIndex, end], received));
       const late = dropped - overlapped;
       if (overlapped > 0) {
@@ -363,10 +371,9 @@ export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: 
     candidate.startIndex === startIndex &&
     candidate.samples.length === n &&
     candidate.checksum === sum;
-  // Indexed, not destructured: destructuring 16 fingerprints per record cost ~15 % of this function.
-  for (let i = 0; i < s.recent.length; i++) {
-    const fingerprint = s.recent[i];
-    duplicate ||= fingerprint[0] === startIndex && fingerprint[1] === n && fingerprint[2] === sum;
+  const { recent } = s;
+  for (let i = 0; i < recent.length; i += 3) {
+    duplicate ||= recent[i] === startIndex && recent[i + 1] === n && recent[i + 2] === sum;
   }
   if (duplicate) {
     step.event('duplicate', record.startTimeUs, samplesToUs(n, step.rate), 'dropped');

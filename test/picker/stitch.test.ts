@@ -74,6 +74,14 @@ t.test('edge blinding: window edges count only where nothing else covers the sam
     plain(run({ classes: 1, reduce: 'max', edgeBlindSamples: 2 }, windows)).flatMap((s) => s.probs),
     [1, 2, 5, 6, 9, 10, 11, 12],
   );
+  // The mean with every sample an edge (a blind of 2, or more than the window holds): the edge means.
+  for (const edgeBlindSamples of [2, 3]) {
+    t.same(
+      plain(run({ classes: 1, edgeBlindSamples }, windows)).flatMap((s) => s.probs),
+      [1, 2, 4, 5, 8, 9, 11, 12],
+      `mean, blind ${edgeBlindSamples}`,
+    );
+  }
 });
 
 t.test('several classes keep their columns', async (t) => {
