@@ -6,6 +6,7 @@ import {
   flushSequence,
   interpolateNonFinite,
   pushRecord,
+  RECENT_RECORDS,
   releaseDue,
   type SequenceRecord,
   type SequenceState,
@@ -138,6 +139,18 @@ t.test('exact duplicates are dropped and reported, also after they were passed o
     });
   });
   t.strictSame(bare(events), [event('duplicate', 0, 10), event('duplicate', 0, 10)]);
+});
+
+t.test('the last RECENT_RECORDS records are known as duplicates; an older one comes too late', async (t) => {
+  // 17 records of 10 samples, then the 16th newest again (a duplicate) and the 17th (not remembered:
+  // its samples were passed on long ago, so they are late).
+  let state = createSequenceState(streamId);
+  for (let r = 0; r <= RECENT_RECORDS; r++) state = pushRecord(state, rec(10 * r, 10 * r + 10), 0).state;
+  const again = pushRecord(state, rec(10, 20), 0);
+  t.strictSame(bare(again.events), [event('duplicate', 10, 10)]);
+  const older = pushRecord(again.state, rec(0, 10), 0);
+  t.strictSame(bare(older.events), [event('out-of-order', 0, 10)]);
+  t.strictSame([again.chunks, older.chunks], [[], []], 'neither passed on');
 });
 
 t.test('overlapping samples are trimmed, the first arrival kept; late samples dropped', async (t) => {
