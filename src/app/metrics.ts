@@ -2,7 +2,6 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Pick } from '../picker/pick.ts';
 import type { Broadcaster, BroadcasterStats } from '../sink/broadcast/broadcaster.ts';
 import type { InfluxSink, InfluxSinkStats } from '../sink/influx/influx-sink.ts';
-import type { SequenceRecord } from '../stream/index.ts';
 import type { ChannelEvent } from '../stream/types.ts';
 
 type GaugeOf<S> = [name: string, help: string, read: (stats: S) => number];
@@ -108,9 +107,10 @@ export class PipelineMetrics {
     }
   }
 
-  record(record: SequenceRecord): void {
-    this.records.inc();
-    this.samples.inc(record.samples.length);
+  /** Records read, and their samples. */
+  countRecords(records: number, samples: number): void {
+    this.records.inc(records);
+    this.samples.inc(samples);
   }
 
   channelEvent(event: ChannelEvent): void {

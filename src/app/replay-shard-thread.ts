@@ -3,6 +3,7 @@ import { lastValueFrom, tap } from 'rxjs';
 import { engineOverPort } from '../engine/worker-engine.ts';
 import { PhaseStreamError } from '../errors.ts';
 import { archiveRecords } from '../ingest/archive.ts';
+import { streamKey } from '../ingest/stream-id.ts';
 import { batchSizeFor, pickPipeline } from './pipeline.ts';
 import type { ShardData, ShardMessage, ShardReport } from './replay-shards.ts';
 import { WindowGate } from './window-gate.ts';
@@ -15,12 +16,19 @@ const engine = engineOverPort(data.enginePort as MessagePort, data.engineName, d
 const send = (message: ShardMessage) => port.postMessage(message);
 
 let report: ShardReport = { picks: [], records: [], events: [], batches: [], badRecords: [] };
+/**
+ * The records read since the last report, counted per stream: a message per record cost the shard
+ * ~10 % of its time (structured clones at both ends, 75,000 records a station-day).
+ */
+const recordCounts = new Map<string, ShardReport['records'][number]>();
 let items = 0;
 let lastSentMs = performance.now();
 /** Sends what was gathered when there is enough of it, or enough time passed (or at the end). */
 function flush(force: boolean): void {
   items++;
   if (!force && items < 256 && performance.now() - lastSentMs < 100) return;
+  report.records = [...recordCounts.values()];
+  recordCounts.clear();
   send({ report });
   report = { picks: [], records: [], events: [], batches: [], badRecords: [] };
   items = 0;
@@ -39,12 +47,15 @@ try {
     },
   }).pipe(
     tap((record) => {
-      const { streamId, startTimeUs, samplingRate } = record;
-      report.records.push({
-        record: { streamId, startTimeUs, samplingRate, samples: { length: record.samples.length } },
-        bytes: record.recordLength,
-      });
-      flush(false);
+      const { streamId, startTimeUs, samplingRate, samples } = record;
+      const key = streamKey(streamId);
+      const entry = recordCounts.get(key) ?? { streamId, records: 0, samples: 0, endUs: 0, bytes: 0 };
+      entry.records++;
+      entry.samples += samples.length;
+      entry.endUs = Math.max(entry.endUs, startTimeUs + (samples.length / samplingRate) * 1e6);
+      entry.bytes += record.recordLength;
+      recordCounts.set(key, entry);
+      if (performance.now() - lastSentMs >= 100) flush(true);
     }),
   );
   const picks = pickPipeline(records, engine, data.config, {

@@ -5,11 +5,12 @@ import type { Config } from '../config/schema.ts';
 import type { WorkerEngine } from '../engine/worker-engine.ts';
 import { PhaseStreamError } from '../errors.ts';
 import { readMseedFile } from '../ingest/mseed/index.ts';
+import type { StreamId } from '../ingest/stream-id.ts';
 import type { Pick } from '../picker/pick.ts';
 import { stationOfStream } from '../stream/component.ts';
-import type { SequenceRecord } from '../stream/index.ts';
 import { type ChannelEvent, stationKey } from '../stream/types.ts';
 import { workerEntry, workerEnv } from '../util/worker-entry.ts';
+import type { RecordCounts } from './sinks.ts';
 
 /**
  * A replay of many stations on every core: the stations are split into shards, each shard replays its
@@ -25,8 +26,8 @@ import { workerEntry, workerEnv } from '../util/worker-entry.ts';
 /** What a shard sends for the sinks, batched (every ~100 ms or 256 items). */
 export interface ShardReport {
   picks: Pick[];
-  /** Per record read: what the sinks count (samples as a count) and its size in bytes. */
-  records: { record: SequenceRecord; bytes: number }[];
+  /** The records read, per stream: what the sinks count, and their size in bytes. */
+  records: (RecordCounts & { streamId: StreamId; bytes: number })[];
   events: ChannelEvent[];
   batches: { windows: number; inferenceMs: number }[];
   badRecords: { file: string; offset?: number; problem?: string; message: string }[];

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { httpServerSchema, websocketSinkSchema } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import type { StationCoordinates } from '../ingest/stationxml.ts';
+import type { StreamId } from '../ingest/stream-id.ts';
 import { log } from '../log.ts';
 import type { Pick } from '../picker/pick.ts';
 import { Broadcaster } from '../sink/broadcast/broadcaster.ts';
@@ -20,6 +21,13 @@ import { PipelineMetrics } from './metrics.ts';
 import type { PipelineHooks } from './pipeline.ts';
 
 /** A part of the process that reports to /healthz (a problem makes it degraded) and /metrics. */
+/** Records of one stream counted together: how many, their samples, and the end of the last (µs). */
+export interface RecordCounts {
+  records: number;
+  samples: number;
+  endUs: number;
+}
+
 export interface HealthSource {
   /** The key of its report in /healthz. */
   readonly name: string;
@@ -174,9 +182,19 @@ export class PickSinks {
 
   /** Counts a record (metrics, station health); the records flow on untouched. */
   record = (record: SequenceRecord): void => {
-    this.metrics.record(record);
+    const { samples, samplingRate, startTimeUs } = record;
+    this.countRecords(record.streamId, {
+      records: 1,
+      samples: samples.length,
+      endUs: startTimeUs + (samples.length / samplingRate) * 1e6,
+    });
+  };
+
+  /** Counts records of one stream at once (a replay shard's report): how many, their samples, their end. */
+  countRecords(streamId: StreamId, counts: RecordCounts): void {
+    this.metrics.countRecords(counts.records, counts.samples);
     if (this.healthTimer === undefined) return;
-    const { network, station, location } = record.streamId;
+    const { network, station, location } = streamId;
     const key = `${network}.${station}.${location}`;
     const entry = this.health.get(key) ?? {
       network,
@@ -187,12 +205,11 @@ export class PickSinks {
       samples: 0,
       gaps: 0,
     };
-    entry.records++;
-    entry.samples += record.samples.length;
-    const endUs = record.startTimeUs + (record.samples.length / record.samplingRate) * 1e6;
-    entry.lastEndUs = Math.max(entry.lastEndUs ?? endUs, endUs);
+    entry.records += counts.records;
+    entry.samples += counts.samples;
+    entry.lastEndUs = Math.max(entry.lastEndUs ?? counts.endUs, counts.endUs);
     this.health.set(key, entry);
-  };
+  }
 
   async write(pick: Pick): Promise<void> {
     const latencyMs = this.live ? Date.now() - pick.timeUs / 1000 : undefined;

@@ -25,7 +25,7 @@ export function addEngineOptions(command: Command): Command {
     )
     .option(
       '--threads <n>',
-      'CPU threads for inference (default: all cores; replay and run: all but one, for the pipeline)',
+      'CPU threads for inference (default: all cores; replay and run: all but one, for the pipeline, shared among the sessions of a sharded replay; a number given is per session)',
       positiveInteger('--threads'),
     );
 }

@@ -22,8 +22,12 @@ import type { EngineOptions } from './index.ts';
  * Both keep the caller's thread from taking in new array buffers per batch: V8 counts every one
  * against a 64 MB allowance of outside memory and starts a full collection of the whole heap when
  * it is spent (every second at 5,000 live stations, before these went round).
- * `connect()` gives another thread (a replay shard) a port of its own to the same engine
- * (`engineOverPort` there): its batches join the same queue, so one session serves every shard.
+ * `connect()` gives another thread (a replay shard) a port of its own to the engine
+ * (`engineOverPort` there): its batches join that session's queue. An engine of several sessions
+ * (`sessions`, each a thread of its own) deals its ports round robin, one session per shard: a
+ * sharded replay on the CPU then runs a batch on every core at once. Measured (bench/README.md,
+ * "One session per shard"): two sessions of one intra-op thread each ran the same batches 1.8x as
+ * fast as one, where one session on two intra-op threads gained 1.4x alone and lost in the replay.
  */
 
 export interface RunRequest {
@@ -151,24 +155,42 @@ class EngineClient implements InferenceEngine {
   }
 }
 
-/** The owner's client: it can connect other threads, and its dispose ends the thread. */
+/** The owner's client: it can connect other threads, and its dispose ends the sessions' threads. */
 export class WorkerEngine extends EngineClient {
+  private connected = 0;
+
   constructor(
     name: string,
     model: LoadedModel,
-    private readonly worker: Worker,
+    /** One thread per session; the owner's own batches go to the first. */
+    private readonly workers: Worker[],
     device?: 'cpu' | 'gpu',
   ) {
-    super(name, model.card, worker, device);
-    worker.on('error', (error) => this.fail(`failed: ${error.message}`));
-    worker.on('exit', (code) => this.fail(`exited (code ${code})`));
+    super(name, model.card, workers[0], device);
+    for (const worker of workers) {
+      worker.on('error', (error) => this.fail(`failed: ${error.message}`));
+      worker.on('exit', (code) => this.fail(`exited (code ${code})`));
+    }
   }
 
-  /** A port to the same engine for another thread: pass it (transferred) and wrap it with `engineOverPort`. */
+  /** How many sessions (threads) run batches at once. */
+  get sessions(): number {
+    return this.workers.length;
+  }
+
+  /** Each session's thread: the time its event loop was busy (running batches), in ms, so far. */
+  sessionBusyMs(): number[] {
+    return this.workers.map((worker) => worker.performance.eventLoopUtilization().active);
+  }
+
+  /**
+   * A port to the engine for another thread: pass it (transferred) and wrap it with `engineOverPort`.
+   * Each port goes to the next session in turn.
+   */
   connect(): MessagePort {
     const { port1, port2 } = new MessageChannel();
     const control: WorkerEngineControl = { connect: port1 };
-    this.worker.postMessage(control, [port1]);
+    this.workers[this.connected++ % this.workers.length].postMessage(control, [port1]);
     return port2;
   }
 
@@ -176,8 +198,12 @@ export class WorkerEngine extends EngineClient {
     if (this.disposed) return;
     this.disposed = true;
     const control: WorkerEngineControl = { dispose: true };
-    this.worker.postMessage(control);
-    await new Promise((resolve) => this.worker.once('exit', resolve));
+    await Promise.all(
+      this.workers.map((worker) => {
+        worker.postMessage(control);
+        return new Promise((resolve) => worker.once('exit', resolve));
+      }),
+    );
   }
 }
 
@@ -203,16 +229,15 @@ export function pipelineEngineThreads(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
 }
 
-/**
- * `createEngine(model, options)` run in a worker thread of its own (see above), on
- * {@link pipelineEngineThreads} unless `options.threads` says. Errors of the engine's creation (no
- * onnxruntime, a bad model) come back as the same typed errors.
- */
-export async function createWorkerEngine(model: LoadedModel, options: EngineOptions): Promise<WorkerEngine> {
+/** One engine thread, started: resolves when its engine is ready, with its name and device. */
+async function startEngineThread(
+  model: LoadedModel,
+  options: EngineOptions,
+): Promise<{ worker: Worker; name: string; device?: 'cpu' | 'gpu' }> {
   const data: WorkerEngineData = {
     entry: workerEntry('worker-engine-thread', import.meta.url),
     model,
-    options: { ...options, threads: options.threads ?? pipelineEngineThreads() },
+    options,
   };
   const worker = new Worker(new URL('../util/ts-worker-boot.mjs', import.meta.url), {
     workerData: data,
@@ -230,5 +255,37 @@ export async function createWorkerEngine(model: LoadedModel, options: EngineOpti
       reject(new EngineUnavailableError(`the inference thread failed to start: ${error.message}`)),
     );
   });
-  return new WorkerEngine(ready.name, model, worker, ready.device);
+  return { worker, ...ready };
+}
+
+/**
+ * `createEngine(model, options)` run in a worker thread of its own (see above), or in `sessions`
+ * threads, each with its own session. Intra-op threads: `options.threads` each where it is set, else
+ * {@link pipelineEngineThreads} shared out among the sessions (at least one each). A GPU engine
+ * keeps one session: a second would only queue on the same device. Errors of the engine's creation
+ * (no onnxruntime, a bad model) come back as the same typed errors.
+ */
+export async function createWorkerEngine(
+  model: LoadedModel,
+  options: EngineOptions,
+  { sessions = 1 }: { sessions?: number } = {},
+): Promise<WorkerEngine> {
+  const threads = options.threads ?? Math.max(1, Math.floor(pipelineEngineThreads() / sessions));
+  const first = await startEngineThread(model, { ...options, threads });
+  const more = first.device === 'gpu' ? 0 : sessions - 1;
+  const others = await Promise.allSettled(
+    Array.from({ length: more }, () => startEngineThread(model, { ...options, threads })),
+  );
+  const started = [first, ...others.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))];
+  const failed = others.find((o) => o.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map(({ worker }) => worker.terminate()));
+    throw failed.reason;
+  }
+  return new WorkerEngine(
+    first.name,
+    model,
+    started.map(({ worker }) => worker),
+    first.device,
+  );
 }

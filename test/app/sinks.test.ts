@@ -47,3 +47,22 @@ t.test('live picks are counted with their latency; /healthz says when InfluxDB i
   t.equal(readFileSync(join(dir, 'picks.jsonl'), 'utf8').split('\n').length, 2, 'the file has the pick');
   await t.rejects(fetch(`${base}/healthz`), 'the server is gone after close');
 });
+
+t.test("records counted one by one and a replay shard's counts per stream add up the same", async (t) => {
+  const dir = t.testdir();
+  const config = checkConfig({ sinks: { http: { port: 0 } } });
+  const file = new PickFile(join(dir, 'picks.jsonl'), 'jsonl');
+  const sinks = await PickSinks.open(config, file, { live: false, classes: ['noise', 'P', 'S'] });
+  t.teardown(async () => {
+    await sinks.close();
+    await file.close();
+  });
+  const streamId = { network: 'XX', station: 'A', location: '00', channel: 'HHZ' };
+  for (let i = 0; i < 3; i++) {
+    sinks.record({ streamId, startTimeUs: i * 4e6, samplingRate: 100, samples: new Float64Array(400) });
+  }
+  sinks.countRecords(streamId, { records: 5, samples: 2000, endUs: 32e6 });
+  const metrics = await (await fetch(`${sinks.url}/metrics`)).text();
+  t.match(metrics, /^phasestream_records_total 8$/m, 'three records and five counted');
+  t.match(metrics, /^phasestream_samples_total 3200$/m, 'and their samples');
+});

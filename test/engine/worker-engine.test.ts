@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createOnnxEngine } from '../../src/engine/onnx/onnx-engine.ts';
-import { createWorkerEngine } from '../../src/engine/worker-engine.ts';
+import { createWorkerEngine, engineOverPort } from '../../src/engine/worker-engine.ts';
 import { ModelFormatError } from '../../src/errors.ts';
 import { log } from '../../src/log.ts';
 import type { LoadedModel, ModelCard } from '../../src/model/card.ts';
@@ -82,4 +82,33 @@ t.test('an engine that cannot start says why, with its typed error', async (t) =
   const disposed = await createWorkerEngine(model, { engine: 'onnxruntime', backend: 'auto', threads: 1 });
   await disposed.dispose();
   await t.rejects(disposed.run(input(9000), 1, 3000), /run after dispose/);
+});
+
+t.test('an engine of two sessions deals its ports to each in turn, each as exact as one', async (t) => {
+  const options = { engine: 'onnxruntime' as const, backend: 'auto' as const, threads: 1 };
+  const direct = await createOnnxEngine(model, { threads: 1 });
+  const pooled = await createWorkerEngine(model, options, { sessions: 2 });
+  const ports = [pooled.connect(), pooled.connect()];
+  const clients = ports.map((port) => engineOverPort(port, pooled.name, pooled.card, pooled.device));
+  t.teardown(async () => {
+    for (const client of clients) await client.dispose();
+    await direct.dispose();
+    await pooled.dispose();
+  });
+  t.equal(pooled.sessions, 2, 'two sessions');
+  const x = input(8 * 3000 * 3);
+  const want = await direct.run(x, 8, 3000);
+  for (const [i, client] of clients.entries()) {
+    const before = pooled.sessionBusyMs();
+    for (let k = 0; k < 4; k++) {
+      const got = await client.run(x, 8, 3000);
+      t.same(Array.from(got.probs), Array.from(want.probs), `port ${i}, batch ${k}: bit for bit`);
+    }
+    const busy = pooled.sessionBusyMs().map((ms, s) => ms - before[s]);
+    const other = 1 - i;
+    t.ok(
+      busy[i] > 4 * busy[other],
+      `port ${i}'s batches ran in session ${i} (busy ${busy.map((ms) => ms.toFixed(1)).join(' and ')} ms)`,
+    );
+  }
 });

@@ -155,7 +155,7 @@ export function registerReplayCommand(program: Command): void {
     )
     .option(
       '--shards <n>',
-      'worker threads the stations are split over (default: one per core, at least 4 stations each; 1 with --page, --speed or station metadata)',
+      'worker threads the stations are split over, each with an inference session of its own on the CPU (default: one per core, at least 4 stations each; 1 with --page, --speed or station metadata)',
       Number,
     )
     .option('--config <file>', 'a YAML or JSON config (see config/example.yaml); options here win');
@@ -168,10 +168,21 @@ export function registerReplayCommand(program: Command): void {
       paths = [...paths, ...(await fdsnReplayFiles({ ...opts, fdsn: opts.fdsn }, startUs, endUs))];
     const metadata = await loadStationMetadata(config.stations.xml);
     const model = await loadModelDir(await resolveModelDir(config.model.dir));
-    // The network runs in a thread of its own: reading, windowing and picking go on meanwhile.
+    const paced = opts.speed !== undefined;
+    const shards =
+      opts.shards ??
+      (paced || config.page.enabled || metadata
+        ? 1
+        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
+    }
+    // The network runs in threads of its own, a session per shard: reading, windowing and picking go
+    // on meanwhile.
     const engine = await createWorkerEngine(
       model,
       engineOptionsFrom({ ...config.engine, engine: config.engine.kind }),
+      { sessions: shards },
     );
     const out = openPickWriter(config.output.file, config.output.format);
     const sinks = await PickSinks.open(config, out, {
@@ -202,15 +213,6 @@ export function registerReplayCommand(program: Command): void {
         'bad record skipped',
       );
     };
-    const paced = opts.speed !== undefined;
-    const shards =
-      opts.shards ??
-      (paced || config.page.enabled || metadata
-        ? 1
-        : defaultShards(await stationCount(paths), availableParallelism(), paced, config.page.enabled));
-    if (!Number.isInteger(shards) || shards < 1) {
-      throw new UsageError(`--shards ${opts.shards}: expected a positive integer`);
-    }
     try {
       let picks: Observable<Pick>;
       if (shards > 1) {
@@ -220,9 +222,9 @@ export function registerReplayCommand(program: Command): void {
           config,
           { startUs, endUs },
           (report) => {
-            for (const { record, bytes } of report.records) {
-              sinks.record(record);
-              advance(bytes);
+            for (const counts of report.records) {
+              sinks.countRecords(counts.streamId, counts);
+              advance(counts.bytes);
             }
             for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
             for (const batch of report.batches) sinks.hooks.onBatch?.(batch);
