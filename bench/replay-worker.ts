@@ -18,7 +18,7 @@ import { checkConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { InferenceEngine } from '../src/engine/engine.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
-import { createWorkerEngine } from '../src/engine/worker-engine.ts';
+import { createWorkerEngine, engineOverPort, type WorkerEngine } from '../src/engine/worker-engine.ts';
 import { archiveRecords, sdsFiles } from '../src/ingest/archive.ts';
 import { endTimeUs, type MseedRecord } from '../src/ingest/mseed/index.ts';
 import { loadModelDir } from '../src/model/store.ts';
@@ -36,6 +36,8 @@ export interface ReplayWorkerRequest {
   engine?: 'onnxruntime' | 'tfjs';
   backend?: TfjsBackendName | 'auto';
   strideS?: number;
+  /** inference only: sessions the batches are dealt over, as `phasestream replay` has one per shard. */
+  sessions?: number;
 }
 
 export interface MemorySample {
@@ -60,7 +62,10 @@ export interface ReplayWorkerResult {
   picks?: number;
   windows?: number;
   batches?: number;
-  /** Summed wall time of engine.run: how much of the replay was the network. */
+  /**
+   * Summed wall time of engine.run: how much of the replay was the network. inference with several
+   * sessions: the longest of the sessions' sums (they run side by side).
+   */
   inferenceS?: number;
   /** inference only: seconds to make the windows and batches (decode and stream operators, no network). */
   windowingS?: number;
@@ -86,11 +91,15 @@ async function run(request: ReplayWorkerRequest): Promise<ReplayWorkerResult> {
   const engine =
     request.mode === 'decode'
       ? undefined
-      : await createWorkerEngine(await loadModelDir(request.modelDir!), {
-          engine: request.engine ?? 'onnxruntime',
-          backend: request.backend ?? 'auto',
-          threads: request.threads,
-        });
+      : await createWorkerEngine(
+          await loadModelDir(request.modelDir!),
+          {
+            engine: request.engine ?? 'onnxruntime',
+            backend: request.backend ?? 'auto',
+            threads: request.threads,
+          },
+          { sessions: request.mode === 'inference' ? (request.sessions ?? 1) : 1 },
+        );
   const config = checkConfig({ picker: { strideS: request.strideS ?? 15 } });
   const windowS = engine ? engine.card.windowLength / engine.card.samplingRate : 30;
   const readEndUs = new Map<string, number>();
@@ -188,10 +197,12 @@ function summary(
 /**
  * The pipeline's windows and batches, made first and kept in a scratch file, then through the engine
  * one batch after the other: the summed engine.run time is what the network alone needs for them.
+ * With several sessions (ports of `engine`, as a sharded replay's), each takes the next batch when
+ * its last is done, and the longest of their sums counts.
  */
 async function inferenceAlone(
   source: Parameters<ReturnType<typeof stationWindows>>[0],
-  engine: InferenceEngine,
+  engine: WorkerEngine,
   config: Config,
 ): Promise<Pick<ReplayWorkerResult, 'windows' | 'batches' | 'inferenceS' | 'windowingS'>> {
   const scratch = join(tmpdir(), `phasestream-bench-batches-${process.pid}.f32`);
@@ -215,16 +226,28 @@ async function inferenceAlone(
     );
     await lastValueFrom(batches$, { defaultValue: undefined });
     const windowingS = (performance.now() - windowingStarted) / 1000;
-    let inferenceMs = 0;
-    let position = 0;
-    for (const shape of shapes) {
-      const input = new Float32Array(shape.bytes / 4);
-      readSync(fd, input, 0, shape.bytes, position);
-      position += shape.bytes;
-      const started = performance.now();
-      await engine.run(input, shape.batch, shape.length);
-      inferenceMs += performance.now() - started;
-    }
+    const positions = shapes.map((_, i) => shapes.slice(0, i).reduce((sum, s) => sum + s.bytes, 0));
+    const sessions: InferenceEngine[] =
+      engine.sessions === 1
+        ? [engine]
+        : Array.from({ length: engine.sessions }, () =>
+            engineOverPort(engine.connect(), engine.name, engine.card, engine.device),
+          );
+    let next = 0;
+    const session = async (client: InferenceEngine) => {
+      let ms = 0;
+      for (let i = next++; i < shapes.length; i = next++) {
+        const shape = shapes[i];
+        const input = new Float32Array(shape.bytes / 4);
+        readSync(fd, input, 0, shape.bytes, positions[i]);
+        const started = performance.now();
+        await client.run(input, shape.batch, shape.length);
+        ms += performance.now() - started;
+      }
+      return ms;
+    };
+    const inferenceMs = Math.max(...(await Promise.all(sessions.map(session))));
+    if (engine.sessions > 1) for (const client of sessions) await client.dispose();
     return {
       windows: shapes.reduce((sum, s) => sum + s.batch, 0),
       batches: shapes.length,

@@ -10,10 +10,11 @@
 import { fork, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultShards } from '../src/app/replay-shards.ts';
 import type { TfjsBackendName } from '../src/engine/tfjs/tfjs-engine.ts';
 import { PhaseStreamError, UsageError } from '../src/errors.ts';
 import { isoFromEpochUs } from '../src/ingest/mseed/index.ts';
@@ -366,7 +367,9 @@ async function main(argv: string[]): Promise<void> {
           strideS: settings.strideS,
         };
         process.stderr.write(`bench: ${stations} station(s), ${threads} thread(s): inference alone\n`);
-        const alone = await runWorker({ ...request, ...engineRequest, mode: 'inference' });
+        // As many sessions as the CLI's replay of these stations has shards (one per shard).
+        const sessions = defaultShards(stations, availableParallelism(), false, false);
+        const alone = await runWorker({ ...request, ...engineRequest, mode: 'inference', sessions });
         workerRuns.push(alone);
         rows.push({
           stations,
@@ -443,7 +446,9 @@ async function main(argv: string[]): Promise<void> {
         "the pipeline's own batches (made beforehand into a scratch file: decode, stationWindows, batchWindows), " +
         'run one after the other, each awaited before the next is posted, with nothing else running, by the same ' +
         'engine (its own thread, src/engine/worker-engine.ts) on the same number of intra-op threads as the rows ' +
-        'of its `threads` below: the network with the pipeline taken away',
+        'of its `threads` below: the network with the pipeline taken away. Where the CLI shards the stations ' +
+        '(8 or more on 2 cores) and so runs a session per shard, inference alone deals the batches over as ' +
+        'many sessions, each taking the next when its last is done, and counts the longest sum',
       ...memoryNotes(rows),
     ];
     const out = process.stdout;
