@@ -124,7 +124,10 @@ t.test('state is plain data: a structured clone resumes identically', async (t) 
   t.same(Array.from(second.finished!.probs), [1, 2]);
   t.equal(second.state.start, 2);
   t.equal(second.state.length, 4);
-  const plainState = (s: StitchState) => ({ ...s, value: Array.from(s.value.subarray(0, s.length)) });
+  const plainState = (s: StitchState) => ({
+    ...s,
+    value: Array.from(s.value.subarray(0, s.length)),
+  });
   t.same(plainState(resumed.state), plainState(second.state), 'the pending sums agree');
 });
 
@@ -158,3 +161,87 @@ t.test('bad windows and options', async (t) => {
   t.throws(() => createStitchState({ classes: 3, edgeBlindSamples: -1 }), ConfigError);
   t.throws(() => createStitchState({ classes: 3, reduce: 'median' as 'mean' }), ConfigError);
 });
+
+/** Per covered sample: the windows away from their edges combined, else the edge ones (by brute force). */
+function reference(options: Required<StitchOptions>, input: ProbabilityWindow[]): Map<number, number[]> {
+  const { classes, reduce, edgeBlindSamples: blind } = options;
+  const combine = (parts: number[][]) =>
+    Array.from({ length: classes }, (_, k) => {
+      if (reduce === 'max') return Math.max(...parts.map((p) => p[k]));
+      let sum = 0;
+      for (const p of parts) sum += p[k];
+      return Math.fround(sum / parts.length);
+    });
+  const inner = new Map<number, number[][]>();
+  const edge = new Map<number, number[][]>();
+  for (const w of input) {
+    const length = w.probs.length / classes;
+    for (let i = 0; i < length; i++) {
+      const parts = i < blind || i >= length - blind ? edge : inner;
+      const row = Array.from({ length: classes }, (_, k) => w.probs[i * classes + k]);
+      parts.set(w.start + i, [...(parts.get(w.start + i) ?? []), row]);
+    }
+  }
+  const out = new Map<number, number[]>();
+  for (const at of new Set([...inner.keys(), ...edge.keys()])) {
+    out.set(at, combine(inner.get(at) ?? edge.get(at)!));
+  }
+  return out;
+}
+
+t.test(
+  'long streams of windows (strides, gaps, edges, both reductions) equal the brute-force combination',
+  async (t) => {
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let run_ = 0; run_ < 40; run_++) {
+      const options: Required<StitchOptions> = {
+        classes: 1 + Math.floor(random() * 3),
+        reduce: random() < 0.5 ? 'mean' : 'max',
+        edgeBlindSamples: Math.floor(random() * 3),
+      };
+      const length = 6 + Math.floor(random() * 6);
+      const input: ProbabilityWindow[] = [];
+      let start = Math.floor(random() * 5);
+      for (let w = 0; w < 60; w++) {
+        // Mostly the pipeline's regular stride, sometimes another, a gap, or a short last window.
+        const windowLength = random() < 0.1 ? 1 + Math.floor(random() * length) : length;
+        const probs = Array.from({ length: windowLength * options.classes }, () => Math.fround(random()));
+        input.push({ start, probs });
+        const r = random();
+        start +=
+          r < 0.1
+            ? length + 1 + Math.floor(random() * 4)
+            : r < 0.3
+              ? Math.floor(random() * length)
+              : Math.ceil(length / 3);
+      }
+      const want = reference(options, input);
+      const got = new Map<number, number[]>();
+      let again = 0;
+      for (const segment of run(options, input)) {
+        for (let i = 0; i < segment.probs.length / options.classes; i++) {
+          if (got.has(segment.start + i)) again++;
+          got.set(
+            segment.start + i,
+            Array.from(segment.probs.subarray(i * options.classes, (i + 1) * options.classes)),
+          );
+        }
+      }
+      t.equal(again, 0, `run ${run_}: no sample handed out twice`);
+      t.same(
+        [...got.keys()].sort((a, b) => a - b),
+        [...want.keys()].sort((a, b) => a - b),
+        `run ${run_}: every covered sample`,
+      );
+      t.same(
+        got,
+        want,
+        `run ${run_} (${JSON.stringify(options)}, length ${length}): the same values, bit for bit`,
+      );
+    }
+  },
+);
