@@ -124,10 +124,7 @@ t.test('state is plain data: a structured clone resumes identically', async (t) 
   t.same(Array.from(second.finished!.probs), [1, 2]);
   t.equal(second.state.start, 2);
   t.equal(second.state.length, 4);
-  const plainState = (s: StitchState) => ({
-    ...s,
-    value: Array.from(s.value.subarray(0, s.length)),
-  });
+  const plainState = (s: StitchState) => ({ ...s, value: Array.from(s.value.subarray(0, s.length)) });
   t.same(plainState(resumed.state), plainState(second.state), 'the pending sums agree');
 });
 
