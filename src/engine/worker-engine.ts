@@ -26,7 +26,7 @@ import type { EngineOptions } from './index.ts';
  * (`engineOverPort` there): its batches join that session's queue. An engine of several sessions
  * (`sessions`, each a thread of its own) deals its ports round robin, one session per shard: a
  * sharded replay on the CPU then runs a batch on every core at once. Measured (bench/README.md,
- * "One session per shard"): two sessions of one intra-op thread each ran the same batches 1.8x as
+ * "A session per replay shard"): two sessions of one intra-op thread each ran the same batches 1.8x as
  * fast as one, where one session on two intra-op threads gained 1.4x alone and lost in the replay.
  */
 
