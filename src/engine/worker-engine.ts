@@ -80,12 +80,16 @@ type RunResult = Awaited<ReturnType<InferenceEngine['run']>>;
 interface Endpoint {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
   on(event: 'message', listener: (reply: WorkerEngineReply) => void): unknown;
+  /** A port's other end went away (its session's thread ended); a Worker says so by 'exit'. */
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** The client of the engine's thread, over a Worker or a port: batches out, probabilities back. */
 class EngineClient implements InferenceEngine {
   private nextId = 0;
   protected disposed = false;
+  /** Why the thread is gone, when it went without a dispose of this client. */
+  private lost: EngineUnavailableError | undefined;
   private readonly waiting = new Map<
     number,
     { resolve: (r: RunResult) => void; reject: (e: Error) => void }
@@ -105,17 +109,17 @@ class EngineClient implements InferenceEngine {
       if ('error' in reply) pending?.reject(revive(reply.error));
       else pending?.resolve(reply);
     });
+    // Without this a shard's batches would wait forever on an engine that is gone.
+    endpoint.on('close', () => this.fail('closed its port'));
   }
 
   /** The thread is gone: every batch waiting fails, and so does every later one. */
   protected fail(why: string): void {
-    for (const pending of this.waiting.values()) {
-      pending.reject(
-        new EngineUnavailableError(`${this.name}: the inference thread ${why}`, {
-          hint: 'see the log for the thread error; the engine must be created again',
-        }),
-      );
-    }
+    if (this.disposed) return;
+    this.lost = new EngineUnavailableError(`${this.name}: the inference thread ${why}`, {
+      hint: 'see the log for the thread error; the engine must be created again',
+    });
+    for (const pending of this.waiting.values()) pending.reject(this.lost);
     this.waiting.clear();
     this.disposed = true;
   }
@@ -126,6 +130,7 @@ class EngineClient implements InferenceEngine {
     length: number,
     options: RunOptions = {},
   ): Promise<RunResult> {
+    if (this.lost) throw this.lost;
     checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
     const id = this.nextId++;
     // A buffer given up moves to the engine thread instead of being copied (1 MB a batch).

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import t from 'tap';
 import { createOnnxEngine } from '../../src/engine/onnx/onnx-engine.ts';
 import { createWorkerEngine, engineOverPort } from '../../src/engine/worker-engine.ts';
@@ -111,4 +112,20 @@ t.test('an engine of two sessions deals its ports to each in turn, each as exact
       `port ${i}'s batches ran in session ${i} (busy ${busy.map((ms) => ms.toFixed(1)).join(' and ')} ms)`,
     );
   }
+});
+
+t.test("a port's client fails, not waits, once its engine is gone", async (t) => {
+  const engine = await createWorkerEngine(model, { engine: 'onnxruntime', backend: 'auto', threads: 1 });
+  const port = engine.connect();
+  const closed = once(port, 'close');
+  const client = engineOverPort(port, engine.name, engine.card, engine.device);
+  const x = input(9000);
+  t.equal((await client.run(x, 1, 3000)).probs.length, 9000, 'runs while the engine is there');
+  await engine.dispose();
+  await closed;
+  await t.rejects(
+    client.run(x, 1, 3000),
+    { name: 'EngineUnavailableError', message: /the inference thread closed its port/ },
+    'a batch after the engine ended is refused, saying why',
+  );
 });
