@@ -20,7 +20,6 @@ import { pageStreams } from '../web/page-streams.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { PipelineHooks } from './pipeline.ts';
 
-/** A part of the process that reports to /healthz (a problem makes it degraded) and /metrics. */
 /** Records of one stream counted together: how many, their samples, and the end of the last (µs). */
 export interface RecordCounts {
   records: number;
@@ -28,6 +27,7 @@ export interface RecordCounts {
   endUs: number;
 }
 
+/** A part of the process that reports to /healthz (a problem makes it degraded) and /metrics. */
 export interface HealthSource {
   /** The key of its report in /healthz. */
   readonly name: string;
