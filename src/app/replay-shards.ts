@@ -10,7 +10,6 @@ import type { Pick } from '../picker/pick.ts';
 import { stationOfStream } from '../stream/component.ts';
 import { type ChannelEvent, stationKey } from '../stream/types.ts';
 import { workerEntry, workerEnv } from '../util/worker-entry.ts';
-import type { RecordCounts } from './sinks.ts';
 
 /**
  * A replay of many stations on every core: the stations are split into shards, each shard replays its
@@ -26,8 +25,8 @@ import type { RecordCounts } from './sinks.ts';
 /** What a shard sends for the sinks, batched (every ~100 ms or 256 items). */
 export interface ShardReport {
   picks: Pick[];
-  /** The records read, per stream: what the sinks count, and their size in bytes. */
-  records: (RecordCounts & { streamId: StreamId; bytes: number })[];
+  /** The records read, per stream: how many, their samples, the last one's end (µs) and their bytes. */
+  records: { streamId: StreamId; records: number; samples: number; endUs: number; bytes: number }[];
   events: ChannelEvent[];
   batches: { windows: number; inferenceMs: number }[];
   badRecords: { file: string; offset?: number; problem?: string; message: string }[];

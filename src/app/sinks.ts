@@ -20,13 +20,6 @@ import { pageStreams } from '../web/page-streams.ts';
 import { PipelineMetrics } from './metrics.ts';
 import type { PipelineHooks } from './pipeline.ts';
 
-/** Records of one stream counted together: how many, their samples, and the end of the last (µs). */
-export interface RecordCounts {
-  records: number;
-  samples: number;
-  endUs: number;
-}
-
 /** A part of the process that reports to /healthz (a problem makes it degraded) and /metrics. */
 export interface HealthSource {
   /** The key of its report in /healthz. */
@@ -183,16 +176,13 @@ export class PickSinks {
   /** Counts a record (metrics, station health); the records flow on untouched. */
   record = (record: SequenceRecord): void => {
     const { samples, samplingRate, startTimeUs } = record;
-    this.countRecords(record.streamId, {
-      records: 1,
-      samples: samples.length,
-      endUs: startTimeUs + (samples.length / samplingRate) * 1e6,
-    });
+    const endUs = startTimeUs + (samples.length / samplingRate) * 1e6;
+    this.countRecords(record.streamId, 1, samples.length, endUs);
   };
 
-  /** Counts records of one stream at once (a replay shard's report): how many, their samples, their end. */
-  countRecords(streamId: StreamId, counts: RecordCounts): void {
-    this.metrics.countRecords(counts.records, counts.samples);
+  /** Counts records of one stream at once (a replay shard's report): how many, their samples, the last one's end. */
+  countRecords(streamId: StreamId, records: number, samples: number, endUs: number): void {
+    this.metrics.countRecords(records, samples);
     if (this.healthTimer === undefined) return;
     const { network, station, location } = streamId;
     const key = `${network}.${station}.${location}`;
@@ -205,9 +195,9 @@ export class PickSinks {
       samples: 0,
       gaps: 0,
     };
-    entry.records += counts.records;
-    entry.samples += counts.samples;
-    entry.lastEndUs = Math.max(entry.lastEndUs ?? counts.endUs, counts.endUs);
+    entry.records += records;
+    entry.samples += samples;
+    entry.lastEndUs = Math.max(entry.lastEndUs ?? endUs, endUs);
     this.health.set(key, entry);
   }
 

@@ -61,7 +61,7 @@ t.test("records counted one by one and a replay shard's counts per stream add up
   for (let i = 0; i < 3; i++) {
     sinks.record({ streamId, startTimeUs: i * 4e6, samplingRate: 100, samples: new Float64Array(400) });
   }
-  sinks.countRecords(streamId, { records: 5, samples: 2000, endUs: 32e6 });
+  sinks.countRecords(streamId, 5, 2000, 32e6);
   const metrics = await (await fetch(`${sinks.url}/metrics`)).text();
   t.match(metrics, /^phasestream_records_total 8$/m, 'three records and five counted');
   t.match(metrics, /^phasestream_samples_total 3200$/m, 'and their samples');

@@ -55,8 +55,8 @@ t.test('the window gate holds the reader while the picker is behind', async (t) 
 
 t.test('a replay sharded over two threads gives the picks of one thread', async (t) => {
   const [one, two] = await Promise.all([
-    runCli(['replay', '--shards', '1', ...files]),
-    runCli(['replay', '--shards', '2', ...files]),
+    runCli(['replay', '--shards', '1', ...files], { env: { PHASESTREAM_LOG_LEVEL: 'info' } }),
+    runCli(['replay', '--shards', '2', ...files], { env: { PHASESTREAM_LOG_LEVEL: 'info' } }),
   ]);
   t.equal(one.code, 0, one.stderr);
   t.equal(two.code, 0, two.stderr);
@@ -71,4 +71,17 @@ t.test('a replay sharded over two threads gives the picks of one thread', async 
       `${station}: the same picks in the same order`,
     );
   }
+  // On the CPU each shard has an inference session of its own, and each ran batches.
+  const busyOf = (stderr: string) =>
+    stderr
+      .split('\n')
+      .filter((line) => line.includes('"replay done"'))
+      .map((line) => (JSON.parse(line) as { inferenceBusyS: number[] }).inferenceBusyS)[0];
+  t.equal(busyOf(one.stderr).length, 1, 'one shard: one session');
+  const busy = busyOf(two.stderr);
+  t.equal(busy.length, 2, 'two shards: two sessions');
+  t.ok(
+    busy.every((s) => s > 0),
+    `both sessions were busy (${busy.join(', ')} s)`,
+  );
 });

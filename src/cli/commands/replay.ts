@@ -195,6 +195,7 @@ export function registerReplayCommand(program: Command): void {
     let readBytes = 0;
     let shownFraction = 0;
     const started = performance.now();
+    const busyBeforeMs = engine.sessionBusyMs();
     let badRecords = 0;
     // The reader waits while more than a few batches wait for the network.
     const gate = new WindowGate(4 * batchSizeFor(engine, config));
@@ -213,6 +214,7 @@ export function registerReplayCommand(program: Command): void {
         'bad record skipped',
       );
     };
+    let inferenceBusyS: number[] = [];
     try {
       let picks: Observable<Pick>;
       if (shards > 1) {
@@ -223,7 +225,7 @@ export function registerReplayCommand(program: Command): void {
           { startUs, endUs },
           (report) => {
             for (const counts of report.records) {
-              sinks.countRecords(counts.streamId, counts);
+              sinks.countRecords(counts.streamId, counts.records, counts.samples, counts.endUs);
               advance(counts.bytes);
             }
             for (const event of report.events) sinks.hooks.onChannelEvent?.(event);
@@ -259,6 +261,9 @@ export function registerReplayCommand(program: Command): void {
       progress.stop();
       await sinks.close();
       await out.close();
+      // Each inference session's busy seconds in the replay (its thread's event loop): near the
+      // replay's own seconds, the network was the bound.
+      inferenceBusyS = engine.sessionBusyMs().map((ms, s) => Math.round(ms - busyBeforeMs[s]) / 1000);
       await engine.dispose();
     }
     log.info(
@@ -267,6 +272,7 @@ export function registerReplayCommand(program: Command): void {
         files: paths.length,
         badRecords,
         seconds: Math.round((performance.now() - started) / 100) / 10,
+        inferenceBusyS,
       },
       'replay done',
     );
