@@ -55,6 +55,8 @@ export interface PipelineRequest {
    * snapshot once a second, as `phasestream run` does with page.enabled; nothing watches it.
    */
   page?: boolean;
+  /** picker.staggerWindows: each station's windows at its own offset within the stride. */
+  staggerWindows?: boolean;
 }
 
 /** Wall-clock ms (Date.now) of one window's way through the pipeline. */
@@ -116,7 +118,7 @@ async function run(request: PipelineRequest): Promise<void> {
   });
   const { card } = engine;
   const config = checkConfig({
-    picker: { strideS: request.strideS },
+    picker: { strideS: request.strideS, staggerWindows: request.staggerWindows ?? false },
     batching: { size: request.batchSize, maxWaitMs: request.maxWaitMs },
   });
   const stop = new Subject<void>();

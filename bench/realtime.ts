@@ -45,6 +45,7 @@ const USAGE = `Usage: node --import tsx bench/realtime.ts [options]
   --json FILE       also write settings, runs and per-run series as JSON
   --live-edge       run the live-edge lane too (provisional picks; docs/stream.md)
   --page            feed the live page's view too, as \`phasestream run\` with page.enabled (docs/page.md)
+  --stagger         each station's windows at its own offset in the stride (picker.staggerWindows)
 `;
 
 interface RealtimeSettings {
@@ -60,6 +61,7 @@ interface RealtimeSettings {
   json?: string;
   liveEdge: boolean;
   page: boolean;
+  stagger: boolean;
 }
 
 function numbers(option: string, text: string, integer: boolean): number[] {
@@ -92,6 +94,7 @@ function parseOptions(argv: string[]) {
       json: { type: 'string' },
       'live-edge': { type: 'boolean', default: false },
       page: { type: 'boolean', default: false },
+      stagger: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -118,6 +121,7 @@ function parseSettings(argv: string[]): RealtimeSettings | 'help' {
     budgetS: one('budget', values.budget),
     liveEdge: values['live-edge'],
     page: values.page,
+    stagger: values.stagger,
     ...(values.json === undefined ? {} : { json: values.json }),
   };
 }
@@ -279,6 +283,7 @@ async function runOnce(stations: number, settings: RealtimeSettings, modelDir: s
       drainTimeoutMs: Math.max(10_000, settings.strideS * 2000),
       liveEdge: settings.liveEdge,
       page: settings.page,
+      staggerWindows: settings.stagger,
     };
     pipeline = Child.start('pipeline', './realtime-pipeline.ts', request);
     await pipeline.next('subscribed', 60_000);
@@ -587,7 +592,8 @@ async function main(argv: string[]): Promise<void> {
         `onnxruntime, ${settings.threads} threads; stride ${settings.strideS} s, batches of ${settings.batchSize} ` +
         `(${settings.maxWaitMs} ms wait); feed at ${settings.speed}x real time for ${settings.seconds} s after a ` +
         `${windowS - settings.strideS} s preroll; SeedLink 4 over TCP on 127.0.0.1` +
-        (settings.page ? "; the live page's view fed (no page watching)" : ''),
+        (settings.page ? "; the live page's view fed (no page watching)" : '') +
+        (settings.stagger ? "; windows staggered (each station's at its own offset in the stride)" : ''),
       "latency: from the arrival of a window's last sample (receivedAtMs) to its probabilities being done; " +
         "pick delay: from the pick's data time, as the feed scheduled it on the wall clock, to the pick's emission",
       'CPU cores: pipeline process (its inference thread included) + feed process, CPU seconds over wall ' +

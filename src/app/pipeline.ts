@@ -83,6 +83,7 @@ export function stationWindowsOptions(
     components: card.componentOrder,
     windowLength: card.windowLength,
     strideSamples: Math.max(1, Math.round(config.picker.strideS * card.samplingRate)),
+    staggerWindows: config.picker.staggerWindows,
     maxReorderWaitMs: config.stream.maxReorderWaitMs,
     maxPendingRecords: config.stream.maxPendingRecords,
     clockJumpS: config.stream.clockJumpS,

@@ -237,6 +237,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Seconds between the starts of consecutive windows (the window is the model's, 30 s). */
       strideS: z.number().positive().default(15),
+      /**
+       * Each station's windows at its own offset within the stride, so that a large network's windows
+       * come spread over the stride rather than all at once (docs/stream.md). Picks then differ
+       * slightly from unstaggered windows': live and replay agree when both have the same setting.
+       */
+      staggerWindows: z.boolean().default(false),
       /** How overlapping windows combine. */
       stitch: z.enum(['mean', 'max']).default('mean'),
       /** Seconds at each window edge that count only where no other window sees them. */

@@ -1,6 +1,12 @@
 import t from 'tap';
 import { channelParts, stationOfStream } from './component.ts';
-import { indexAtOrAfterTimeUs, indexFromTimeUs, samplesToUs, timeUsFromIndex } from './grid.ts';
+import {
+  indexAtOrAfterTimeUs,
+  indexFromTimeUs,
+  samplesToUs,
+  staggerOffset,
+  timeUsFromIndex,
+} from './grid.ts';
 
 const T0_US = 1_700_000_000_000_000;
 
@@ -41,4 +47,20 @@ t.test('channel names: prefix, orientation, component (Z12)', async (t) => {
     location: '00',
     channelPrefix: 'BH',
   });
+});
+
+t.test('staggerOffset: FNV-1a of the station key within the stride, spread over it', async (t) => {
+  // FNV-1a 32-bit of 'a' is 0xe40c292c; of 'XX.STA..HH' 1445906461 (computed apart, in Python).
+  t.equal(staggerOffset('a', 2 ** 32 - 1), 0xe40c292c);
+  t.equal(staggerOffset('XX.STA..HH', 1000), 461);
+  t.equal(staggerOffset('XX.STA..HH', 5), 1);
+  t.equal(staggerOffset('', 1000), 2166136261 % 1000, 'the empty key is the offset basis');
+  // 5,000 stations as the realtime bench names them: every tenth of a 10-s stride gets its share.
+  const tenths = new Array(10).fill(0);
+  for (let i = 0; i < 5000; i++)
+    tenths[Math.floor(staggerOffset(`XX.R${String(i).padStart(4, '0')}..HH`, 1000) / 100)]++;
+  t.ok(
+    tenths.every((n) => n > 400 && n < 600),
+    `stations per tenth of the stride: ${tenths.join(', ')}`,
+  );
 });

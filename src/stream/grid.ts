@@ -35,3 +35,16 @@ export function indexAtOrAfterTimeUs(timeUs: number, samplingRate: number): numb
   // Times are whole microseconds: one up to half a microsecond past a grid point counts as on it.
   return Math.ceil(seconds * samplingRate + ((micros - 0.5) * samplingRate) / 1e6);
 }
+
+/**
+ * Where a station's windows start within the stride when windows are staggered (`staggerWindows`):
+ * 0 to `stride` - 1, from a hash of the station's key (FNV-1a), the same in every process and run.
+ * Unstaggered, every station's windows start at multiples of the stride: all of a network's windows
+ * are due within the few seconds its records take to arrive, once per stride; staggered, they come
+ * spread over the stride (bench/README.md, "Windows due at once").
+ */
+export function staggerOffset(key: string, stride: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return hash % stride;
+}

@@ -21,6 +21,8 @@ export interface StationWindowsOptions extends SequenceOptions {
   /** card.windowLength. */
   windowLength: number;
   strideSamples: number;
+  /** Each station's windows at its own offset within the stride (slidingWindows' `stagger`). */
+  staggerWindows?: boolean;
   maxLagMs?: number;
   shortGapFillS?: number;
   endAfterIdleMs?: number;
@@ -94,6 +96,7 @@ export function stationWindows(
             slidingWindows({
               length: options.windowLength,
               stride: options.strideSamples,
+              stagger: options.staggerWindows,
               components,
               clock: options.clock,
               windowData: options.windowData,

@@ -3,6 +3,7 @@ import t from 'tap';
 import { lcg, marbles } from '../../test/stream/marbles.ts';
 import { normalizeWindow } from '../picker/normalize.ts';
 import { type Float32Pool, float32Pool } from '../util/array-pool.ts';
+import { staggerOffset } from './grid.ts';
 import { createWindowState, flushWindows, pushWindowBlock, slidingWindows } from './sliding-windows.ts';
 import type { StationBlock, StationWindow } from './types.ts';
 
@@ -249,6 +250,49 @@ t.test('a segment that starts later gets the same windows as an unbroken one pas
       `from ${from}: then the unbroken stream's windows`,
     );
   }
+});
+
+t.test("staggered: the windows lie on a grid moved by the station's own offset", async (t) => {
+  // XX.STA..HH's offset in a stride of 5 is 1 (grid.spec.ts): windows at the segment's start, then 1 mod 5.
+  t.equal(staggerOffset('XX.STA..HH', 5), 1);
+  const scheduler = marbles(t);
+  scheduler.run(({ cold, expectObservable }) => {
+    const blocks = cold('-a-b-----|', { a: blk(3, 14), b: blk(14, 26, { endOfSegment: true }) });
+    const windows = blocks.pipe(slidingWindows({ ...options, stagger: true, clock: () => scheduler.now() }));
+    expectObservable(windows).toBe('-x-(yzw)-|', {
+      x: win(3, 10, 1),
+      y: win(6, 10, 3),
+      z: win(11, 10, 3),
+      // The last grid window (11) ends before the segment does: one aligned to its end.
+      w: win(16, 10, 3, true),
+    });
+  });
+  const windowsFrom = (from: number, stagger: boolean) =>
+    pushWindowBlock(createWindowState({ length: 10, stride: 5, stagger }), blk(from, 60), 0).windows;
+  const unbroken = windowsFrom(0, true);
+  t.strictSame(
+    unbroken.map((w) => w.startIndex - BASE),
+    [0, 1, 6, 11, 16, 21, 26, 31, 36, 41, 46],
+    'unstaggered the grid would be 5, 10, ...',
+  );
+  t.strictSame(
+    windowsFrom(0, false).map((w) => w.startIndex - BASE),
+    [0, 5, 10, 15, 20, 25, 30, 35, 40, 45],
+  );
+  for (const from of [2, 7, 13]) {
+    t.strictSame(
+      windowsFrom(from, true).slice(1),
+      unbroken.filter((w) => w.startIndex > BASE + from),
+      `a segment from ${from} gets the unbroken stream's windows past its first`,
+    );
+  }
+  const other = { ...station, station: 'DEV1' };
+  const otherStarts = pushWindowBlock(
+    createWindowState({ length: 10, stride: 5, stagger: true }),
+    { ...blk(0, 30), station: other },
+    0,
+  ).windows.map((w) => w.startIndex - BASE);
+  t.strictSame(otherStarts, [0, 4, 9, 14, 19], "another station's windows at its own offset (4)");
 });
 
 t.test(

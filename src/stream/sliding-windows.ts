@@ -2,8 +2,9 @@ import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
 import type { Float32Pool } from '../util/array-pool.ts';
+import { staggerOffset } from './grid.ts';
 import { stepOperator } from './operate.ts';
-import type { StationBlock, StationId, StationWindow } from './types.ts';
+import { type StationBlock, type StationId, type StationWindow, stationKey } from './types.ts';
 
 /**
  * One station's blocks -> normalized windows for the network.
@@ -11,7 +12,9 @@ import type { StationBlock, StationId, StationWindow } from './types.ts';
  * Windows lie on the absolute sample grid: after one at the segment's start, they start at the
  * multiples of `stride` (grid indices, src/stream/grid.ts), not at counts from the segment's start, so
  * a segment that begins later (a restart, the data after a gap) gets the same windows as an unbroken
- * stream once past its first window, and live picking, replay and a resumed run agree. A window goes
+ * stream once past its first window, and live picking, replay and a resumed run agree. With `stagger`,
+ * each station's grid is moved by its own offset within the stride (grid.ts `staggerOffset`), so that
+ * a network's windows are not all due at once. A window goes
  * out as soon as its samples are in (one that ends exactly at the newest sample waits for the next
  * block, which tells whether the segment goes on: if it ends there, that window is the segment's
  * last). At the end of a segment one window aligned to the segment's end goes out, so its last
@@ -34,11 +37,16 @@ export interface WindowOptions {
   length?: number;
   /** Samples between window starts. Default half the length. */
   stride?: number;
+  /** Each station's windows at its own offset within the stride (grid.ts `staggerOffset`). Default false. */
+  stagger?: boolean;
 }
 
 export interface WindowState {
   length: number;
   stride: number;
+  stagger: boolean;
+  /** Where the open segment's grid lies within the stride: 0, or the station's offset when staggered. */
+  offset: number;
   station: StationId | null;
   samplingRate: number;
   components: string[];
@@ -67,7 +75,7 @@ export interface WindowStep {
 }
 
 export function createWindowState(options: WindowOptions = {}): WindowState {
-  const { length = 3000, stride = Math.floor(length / 2) } = options;
+  const { length = 3000, stride = Math.floor(length / 2), stagger = false } = options;
   if (!Number.isInteger(length) || length < 1)
     throw new ConfigError(`window length must be a positive integer, got ${length}`);
   if (!Number.isInteger(stride) || stride < 1)
@@ -75,6 +83,8 @@ export function createWindowState(options: WindowOptions = {}): WindowState {
   return {
     length,
     stride,
+    stagger,
+    offset: 0,
     station: null,
     samplingRate: 0,
     components: [],
@@ -146,9 +156,9 @@ function closeSegment(s: WindowState): void {
   s.lastStart = null;
 }
 
-/** The grid start after `start`: the next multiple of the stride. */
-function nextGridStart(start: number, stride: number): number {
-  return (Math.floor(start / stride) + 1) * stride;
+/** The grid start after `start`: the next multiple of the stride, moved by the segment's offset. */
+function nextGridStart(s: WindowState, start: number): number {
+  return (Math.floor((start - s.offset) / s.stride) + 1) * s.stride + s.offset;
 }
 
 /** The windows a segment ending at the buffer's end still owes: those ending there, then one aligned to it. */
@@ -156,8 +166,7 @@ function owedStarts(s: WindowState, segmentStart: number): number[] {
   const end = bufferEnd(s);
   if (end - segmentStart <= s.length) return s.lastStart === null ? [segmentStart] : [];
   const starts: number[] = [];
-  for (let start = s.nextStart; start + s.length <= end; start = nextGridStart(start, s.stride))
-    starts.push(start);
+  for (let start = s.nextStart; start + s.length <= end; start = nextGridStart(s, start)) starts.push(start);
   const last = starts.length > 0 ? starts[starts.length - 1] : s.lastStart!;
   if (last + s.length < end) starts.push(end - s.length);
   return starts;
@@ -228,6 +237,7 @@ export function pushWindowBlock(
   if (block.length > 0) {
     if (s.segmentStart === null) {
       s.station = block.station;
+      s.offset = s.stagger ? staggerOffset(stationKey(block.station), s.stride) : 0;
       s.samplingRate = block.samplingRate;
       s.components = block.components;
       s.segmentStart = block.startIndex;
@@ -242,7 +252,7 @@ export function pushWindowBlock(
     while (s.nextStart + s.length < end) {
       windows.push(makeWindow(s, s.nextStart, s.length, false, into));
       s.lastStart = s.nextStart;
-      s.nextStart = nextGridStart(s.nextStart, s.stride);
+      s.nextStart = nextGridStart(s, s.nextStart);
     }
   }
   if (block.endOfSegment) windows.push(...endSegment(s, into));
