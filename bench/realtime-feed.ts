@@ -16,12 +16,9 @@
  */
 
 import { UsageError } from '../src/errors.ts';
-import { writeV2StartTime, writeV2Station } from '../src/ingest/mseed/encode.ts';
-import { encodeMseed } from '../src/ingest/mseed/index.ts';
-import { yearDayFromEpochUs } from '../src/ingest/mseed/time.ts';
-import { readRecordSpan } from '../src/ingest/seedlink/record-header.ts';
 import { RecordFeed, SeedLinkRing, SeedLinkServer } from '../test/helpers/seedlink/server.ts';
-import { benchStationCode, loadDevRecord, spreadFraction, stationSeries } from './archive-builder.ts';
+import { loadDevRecord } from './archive-builder.ts';
+import { feedRecords } from './feed-records.ts';
 import { percentile } from './pipeline-measure.ts';
 
 export interface FeedRequest {
@@ -61,67 +58,9 @@ export type FeedMessage =
       maxRssMb: number;
     };
 
-/**
- * Distinct data series the feed encodes; station `index` sends series `index % POOL_SIZE`, its records
- * re-stamped with its own code and times. Encoding every station's records (Steim2) took longer than
- * the run itself at thousands of stations; a header patch is a copy of 512 bytes and a few fields.
- */
-const POOL_SIZE = 64;
-const RECORD_BYTES = 512;
-
-/**
- * `source` (a record of this module's pool, as encodeMseed writes miniSEED 2: blockette 1000 at 48 with
- * the word order at 53, blockette 1001 at 56 with the microseconds at 61) copied into `target` with
- * station code `station` and start time `startUs`.
- */
-function restamp(source: Uint8Array, target: Uint8Array, station: string, startUs: number): void {
-  target.set(source);
-  writeV2Station(target, station);
-  const view = new DataView(target.buffer, target.byteOffset, RECORD_BYTES);
-  writeV2StartTime(target, view, yearDayFromEpochUs(startUs), source[53] === 0);
-}
-
 function build(request: FeedRequest, dev: Awaited<ReturnType<typeof loadDevRecord>>) {
-  const rate = dev.samplingRate;
   const endUs = request.startUs + Math.round((request.prerollS + request.seconds * request.speed) * 1e6);
-  const count = Math.floor(((endUs - request.startUs) * rate) / 1e6);
-  const pool: { bytes: Uint8Array; startUs: number; endUs: number }[][] = [];
-  for (let index = 0; index < Math.min(POOL_SIZE, request.stations); index++) {
-    const records: (typeof pool)[number] = [];
-    for (const series of stationSeries(dev, benchStationCode('R', index), index, request.startUs, count)) {
-      for (const bytes of encodeMseed(series, { recordLength: RECORD_BYTES, encoding: 'steim2' })) {
-        const span = readRecordSpan(bytes);
-        records.push({ bytes, startUs: span.startTimeUs, endUs: span.endTimeUs });
-      }
-    }
-    pool.push(records);
-  }
-  const stationStartsUs: number[] = [];
-  const shifts: number[] = [];
-  let total = 0;
-  for (let index = 0; index < request.stations; index++) {
-    const staggerSamples = Math.round(spreadFraction(index) * request.strideS * rate);
-    const shiftUs = Math.round((staggerSamples * 1e6) / rate);
-    stationStartsUs.push(request.startUs + shiftUs);
-    shifts.push(shiftUs);
-    total += pool[index % pool.length].filter((r) => r.endUs + shiftUs <= endUs).length;
-  }
-  // One buffer for all records (views of it), not an ArrayBuffer each.
-  const slab = new Uint8Array(total * RECORD_BYTES);
-  const records: { bytes: Uint8Array; endUs: number }[] = [];
-  for (let index = 0; index < request.stations; index++) {
-    const code = benchStationCode('R', index);
-    for (const source of pool[index % pool.length]) {
-      const recordEndUs = source.endUs + shifts[index];
-      if (recordEndUs > endUs) continue;
-      const at = records.length * RECORD_BYTES;
-      const bytes = slab.subarray(at, at + RECORD_BYTES);
-      restamp(source.bytes, bytes, code, source.startUs + shifts[index]);
-      records.push({ bytes, endUs: recordEndUs });
-    }
-  }
-  records.sort((a, b) => a.endUs - b.endUs);
-  return { endUs, stationStartsUs, records };
+  return { endUs, ...feedRecords(dev, request.stations, request.startUs, endUs, request.strideS) };
 }
 
 async function serve(request: FeedRequest): Promise<void> {
