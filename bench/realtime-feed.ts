@@ -4,15 +4,16 @@
  * RecordFeed fills at `speed` times real time with N re-labelled copies of the dev station. Started
  * by bench/realtime.ts with fork(); talks over IPC (FeedMessage out, `stop` in).
  *
- * Each station starts its data at its own point within one stride (spreadFraction), as the stations
- * of a real network started at unrelated times: its records begin and end at their own times. Its
- * windows do not move with them (they lie on the absolute sample grid, src/stream/grid.ts): every
- * station's window is due within a record's length of the others', once per stride, unless the
- * pipeline staggers them (picker.staggerWindows). The records are encoded once for a pool of 64 data series and re-stamped per
- * station (code and times patched in the header), so that building thousands of stations takes
- * seconds. The first `prerollS` seconds go into the ring at once when the client is
- * streaming (as a reconnecting client's backlog would), so that the first windows come after
- * `windowS - prerollS` seconds instead of a whole window.
+ * Each station starts its data at its own point within one stride (spreadFraction), as the
+ * stations of a real network started at unrelated times: its records begin and end at their own
+ * times. Its windows do not move with them (they lie on the absolute sample grid,
+ * src/stream/grid.ts): every station's window is due within a record's length of the others',
+ * once per stride, unless the pipeline staggers them (picker.staggerWindows). The records are
+ * encoded once for a pool of 64 data series and re-stamped per station (code and times patched
+ * in the header), so that building thousands of stations takes seconds. The first `prerollS`
+ * seconds go into the ring at once when the client is streaming (as a reconnecting client's
+ * backlog would), so that the first windows come after `windowS - prerollS` seconds instead of a
+ * whole window.
  */
 
 import { UsageError } from '../src/errors.ts';

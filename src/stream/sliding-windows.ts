@@ -14,11 +14,11 @@ import { type StationBlock, type StationId, type StationWindow, stationKey } fro
  * a segment that begins later (a restart, the data after a gap) gets the same windows as an unbroken
  * stream once past its first window, and live picking, replay and a resumed run agree. With `stagger`,
  * each station's grid is moved by its own offset within the stride (grid.ts `staggerOffset`), so that
- * a network's windows are not all due at once. A window goes
- * out as soon as its samples are in (one that ends exactly at the newest sample waits for the next
- * block, which tells whether the segment goes on: if it ends there, that window is the segment's
- * last). At the end of a segment one window aligned to the segment's end goes out, so its last
- * samples are seen, or, for a segment shorter than a window, one window of the segment's own length.
+ * a network's windows are not all due at once. A window goes out as soon as its samples are in (one
+ * that ends exactly at the newest sample waits for the next block, which tells whether the segment
+ * goes on: if it ends there, that window is the segment's last). At the end of a segment one window
+ * aligned to the segment's end goes out, so its last samples are seen, or, for a segment shorter than
+ * a window, one window of the segment's own length.
  * The last window of a segment has `endOfSegment` (the picker flushes the station after it). A block
  * that does not continue the buffered samples also ends the segment.
  *
