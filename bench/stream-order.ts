@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { from, lastValueFrom, tap } from 'rxjs';
 import { RECORDS_POOLED, stationWindowsOptions, WINDOWS_POOLED } from '../src/app/pipeline.ts';
 import { checkConfig } from '../src/config/load.ts';
+import { UsageError } from '../src/errors.ts';
 import { bundledModelDir } from '../src/model/resolve.ts';
 import { loadModelDir } from '../src/model/store.ts';
 import { decodeRecords } from '../src/stream/decode-records.ts';
@@ -29,9 +30,15 @@ const { values } = parseArgs({
     stride: { type: 'string', default: '10' },
   },
 });
-const stations = Number(values.stations);
-const seconds = Number(values.seconds);
-const strideS = Number(values.stride);
+const positive = (option: string, text: string) => {
+  const value = Number(text);
+  if (!(value > 0)) throw new UsageError(`--${option} must be a positive number, got '${text}'`);
+  return value;
+};
+const stations = Math.round(positive('stations', values.stations));
+const seconds = positive('seconds', values.seconds);
+const strideS = positive('stride', values.stride);
+const repeats = Math.round(positive('repeats', values.repeats));
 
 const dev = await loadDevRecord();
 const startUs = 1_700_000_000_000_000;
@@ -65,7 +72,7 @@ const live = records;
 const byStation = [...records].sort((a, b) => a.station - b.station || a.endUs - b.endUs);
 console.log(`${stations} stations, ${seconds} s of data each, ${records.length} records`);
 console.log('live us/record  by station us/record  live / by station  windows');
-for (let i = 0; i < Number(values.repeats); i++) {
+for (let i = 0; i < repeats; i++) {
   const a = await run(live);
   const b = await run(byStation);
   if (a.windows !== b.windows) throw new Error(`windows differ: ${a.windows} live, ${b.windows} by station`);
