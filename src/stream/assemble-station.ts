@@ -5,7 +5,7 @@ import { log } from '../log.ts';
 import type { Float32Pool, Float64Pool } from '../util/array-pool.ts';
 import { channelParts, stationOfStream } from './component.ts';
 import { samplesToUs, timeUsFromIndex } from './grid.ts';
-import { stepOperator } from './operate.ts';
+import { type StepDriver, stepOperator } from './operate.ts';
 import { logChannelEvent, type ReportChannelEvent } from './report.ts';
 import type { ChannelChunk, ChannelEvent, StationBlock, StationId } from './types.ts';
 
@@ -57,7 +57,11 @@ interface Track {
   channel: string | null;
   /** Index after the last sample received in this segment; null before its first. */
   end: number | null;
-  /** Samples not yet passed on, disjoint and in order. */
+  /**
+   * Samples not yet passed on, disjoint and in order. The first piece may begin before the frontier:
+   * its part passed on stays in it until the whole piece is (every reader starts at the frontier).
+   * A view cut per block instead was a new object that, live, outlived the young generation.
+   */
   pieces: Piece[];
   /** The last sample received in this segment (the left end of a short-gap fill). */
   lastValue: number | null;
@@ -228,10 +232,6 @@ function emit(s: AssembleState, upTo: number, final: boolean, pools: AssemblyPoo
         if (pools.chunkData) for (let p = 0; p < passed; p++) pools.chunkData.give(track.pieces[p].values);
         track.pieces.splice(0, passed);
       }
-      const first = track.pieces[0];
-      if (first !== undefined && first.start < upTo) {
-        track.pieces[0] = { start: upTo, values: first.values.subarray(upTo - first.start) };
-      }
     }
   }
   if (final) endSegment(s.frontier!);
@@ -380,46 +380,55 @@ export interface AssembleStationOptions extends AssembleOptions, AssemblyPools {
   scheduler?: SchedulerLike;
 }
 
-/** Chunks of one station's channels (see {@link perStation}) at the model rate -> StationBlocks. */
-export function assembleStation(
-  options: AssembleStationOptions,
-): OperatorFunction<ChannelChunk, StationBlock> {
+/** assembleStation's driver (operate.ts), for compositions such as stationWindows. */
+export function assembleSteps(options: AssembleStationOptions): StepDriver<ChannelChunk, StationBlock> {
   const report = options.report ?? logChannelEvent;
+  const { endAfterIdleMs } = options;
+  const pools: AssemblyPools = { blockData: options.blockData, chunkData: options.chunkData };
+  let state: AssembleState | null = null;
+  let lastChunkMs = 0;
+  const ignored = new Set<string>();
+  const take = (step: AssembleStep) => {
+    state = step.state;
+    for (const event of step.events) report(event);
+    if (step.ignored !== undefined && !ignored.has(step.ignored)) {
+      ignored.add(step.ignored);
+      log.warn(
+        { station: state.station, channel: step.ignored, components: state.components },
+        'channel feeds no model component (or another channel already feeds it): ignored',
+      );
+    }
+    return step.blocks;
+  };
+  return {
+    push: (chunk, nowMs) => {
+      lastChunkMs = nowMs;
+      return take(
+        pushAssemble(state ?? createAssembleState(stationOfStream(chunk.streamId), options), chunk, pools),
+      );
+    },
+    flush: () => (state === null ? [] : take(flushAssemble(state, pools))),
+    dueMs: () =>
+      endAfterIdleMs === undefined || state === null || state.segmentStart === null
+        ? null
+        : lastChunkMs + endAfterIdleMs,
+    tick: () => (state === null ? [] : take(flushAssemble(state, pools))),
+  };
+}
+
+/** Throws a ConfigError for options the assembler cannot run with (when an operator is made). */
+export function checkAssembleOptions(options: AssembleStationOptions): void {
   const { endAfterIdleMs } = options;
   if (endAfterIdleMs !== undefined && !(endAfterIdleMs > 0)) {
     throw new ConfigError(`endAfterIdleMs must be > 0, got ${endAfterIdleMs}`);
   }
   createAssembleState({ network: '', station: '', location: '', channelPrefix: '' }, options);
-  const pools: AssemblyPools = { blockData: options.blockData, chunkData: options.chunkData };
-  return stepOperator<ChannelChunk, StationBlock>(() => {
-    let state: AssembleState | null = null;
-    let lastChunkMs = 0;
-    const ignored = new Set<string>();
-    const take = (step: AssembleStep) => {
-      state = step.state;
-      for (const event of step.events) report(event);
-      if (step.ignored !== undefined && !ignored.has(step.ignored)) {
-        ignored.add(step.ignored);
-        log.warn(
-          { station: state.station, channel: step.ignored, components: state.components },
-          'channel feeds no model component (or another channel already feeds it): ignored',
-        );
-      }
-      return step.blocks;
-    };
-    return {
-      push: (chunk, nowMs) => {
-        lastChunkMs = nowMs;
-        return take(
-          pushAssemble(state ?? createAssembleState(stationOfStream(chunk.streamId), options), chunk, pools),
-        );
-      },
-      flush: () => (state === null ? [] : take(flushAssemble(state, pools))),
-      dueMs: () =>
-        endAfterIdleMs === undefined || state === null || state.segmentStart === null
-          ? null
-          : lastChunkMs + endAfterIdleMs,
-      tick: () => (state === null ? [] : take(flushAssemble(state, pools))),
-    };
-  }, options.scheduler);
+}
+
+/** Chunks of one station's channels (see {@link perStation}) at the model rate -> StationBlocks. */
+export function assembleStation(
+  options: AssembleStationOptions,
+): OperatorFunction<ChannelChunk, StationBlock> {
+  checkAssembleOptions(options);
+  return stepOperator(() => assembleSteps(options), options.scheduler);
 }

@@ -71,8 +71,10 @@ function memoKey<Id extends object>(keyOf: (id: Id) => string): (id: Id) => stri
   };
 }
 
-const channelKey = memoKey<StreamId>(streamKey);
-const stationKeyOfStream = memoKey<StreamId>((id) => stationKey(stationOfStream(id)));
+/** NET.STA.LOC.CHA of a stream id (memoized per id object). */
+export const channelKey = memoKey<StreamId>(streamKey);
+/** The station key (types.ts `stationKey`) of a stream id's station (memoized per id object). */
+export const stationKeyOfStream = memoKey<StreamId>((id) => stationKey(stationOfStream(id)));
 const stationKeyOf = memoKey<StationId>(stationKey);
 
 /** Items of one stream (records, chunks): NET.STA.LOC.CHA. */

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import type { StreamId } from '../ingest/stream-id.ts';
-import { stepOperator } from './operate.ts';
+import { type StepDriver, stepOperator } from './operate.ts';
 import { designResampler } from './resample-filter.ts';
 import type { ChannelChunk } from './types.ts';
 
@@ -158,21 +158,24 @@ export function pushResample(state: ResampleState, chunk: ChannelChunk): Resampl
   };
 }
 
+/** resampleChannel's driver (operate.ts), for compositions such as stationWindows. */
+export function resampleSteps(targetRate: number): StepDriver<ChannelChunk, ChannelChunk> {
+  let state = createResampleState(targetRate);
+  const take = (step: ResampleStep) => {
+    state = step.state;
+    return step.chunks;
+  };
+  return {
+    push: (chunk) => take(pushResample(state, chunk)),
+    flush: () => take(flushResample(state)),
+  };
+}
+
 /**
  * Chunks of one channel -> chunks at `targetRate` (the model's, 100 Hz). Throws a WaveformFormatError
  * for a rate that has no small up/down ratio to the target (the per-channel helper reports it).
  */
 export function resampleChannel(targetRate: number): OperatorFunction<ChannelChunk, ChannelChunk> {
   createResampleState(targetRate);
-  return stepOperator<ChannelChunk, ChannelChunk>(() => {
-    let state = createResampleState(targetRate);
-    const take = (step: ResampleStep) => {
-      state = step.state;
-      return step.chunks;
-    };
-    return {
-      push: (chunk) => take(pushResample(state, chunk)),
-      flush: () => take(flushResample(state)),
-    };
-  });
+  return stepOperator(() => resampleSteps(targetRate));
 }

@@ -12,9 +12,14 @@ export type StationAxesLookup = (station: StationId, timeUs: number) => StationA
  * looked up for each block's start, so a sensor re-oriented between metadata epochs is followed.
  */
 export function rotateToZne(axesOf: StationAxesLookup): OperatorFunction<StationBlock, StationBlock> {
-  return map((block) => {
+  return map(rotateWithAxes(axesOf));
+}
+
+/** One block rotated with its station's axes at its start (rotateToZne's step). */
+export function rotateWithAxes(axesOf: StationAxesLookup): (block: StationBlock) => StationBlock {
+  return (block) => {
     const axes = axesOf(block.station, timeUsFromIndex(block.startIndex, block.samplingRate));
     const matrix = axes && zneMatrix(axes);
     return matrix === undefined || isIdentity(matrix) ? block : rotateBlock(block, matrix);
-  });
+  };
 }

@@ -2,7 +2,7 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import type { StreamId } from '../ingest/stream-id.ts';
 import { indexAtOrAfterTimeUs, indexFromTimeUs, samplesToUs, timeUsFromIndex } from './grid.ts';
-import { stepOperator } from './operate.ts';
+import { type StepDriver, stepOperator } from './operate.ts';
 import { logChannelEvent, type ReportChannelEvent } from './report.ts';
 import type { ChannelChunk, ChannelEvent } from './types.ts';
 
@@ -35,7 +35,8 @@ import type { ChannelChunk, ChannelEvent } from './types.ts';
  *   (`non-finite`, with their count); a record with no finite sample is dropped.
  *
  * Memory per channel: at most `maxPendingRecords` buffered records, one held record, and the
- * fingerprints of the last {@link RECENT_RECORDS} records. The state is plain data (JSON-safe).
+ * fingerprints of the last {@link RECENT_RECORDS} records. The state is plain data (JSON-safe); the
+ * steps update it in place.
  */
 
 export interface SequenceOptions {
@@ -122,27 +123,17 @@ export function createSequenceState(streamId: StreamId, options: SequenceOptions
 }
 
 /**
- * A working copy that a step may change; the caller's state stays as it was. Its arrays are copied
- * when the step changes them (`pending`, rarely) or replaced (`recent`), not up front for every record.
+ * One step over a channel's state. The step takes the state over: it updates it in place and returns
+ * it, as the assembler's and the windows' steps do. Live, a channel's next record comes seconds later,
+ * after thousands of other channels' records: a copy of the state (and of its fingerprints) per
+ * record outlived the young generation every time and was promoted, a tenth of the stream layer's
+ * allocations that the collector then had to mark and sweep.
  */
 class Step {
-  readonly s: SequenceState;
   readonly chunks: ChannelChunk[] = [];
   readonly events: ChannelEvent[] = [];
-  private pendingCopied = false;
 
-  constructor(state: SequenceState) {
-    this.s = { ...state };
-  }
-
-  /** `pending`, to change. */
-  private ownPending(): PendingPiece[] {
-    if (!this.pendingCopied) {
-      this.s.pending = [...this.s.pending];
-      this.pendingCopied = true;
-    }
-    return this.s.pending;
-  }
+  constructor(readonly s: SequenceState) {}
 
   get rate(): number {
     return this.s.samplingRate!;
@@ -175,7 +166,7 @@ class Step {
         const missing = piece.startIndex - s.nextIndex!;
         this.event('gap', timeUsFromIndex(s.nextIndex!, this.rate), samplesToUs(missing, this.rate));
       }
-      this.ownPending().shift();
+      s.pending.shift();
       this.chunks.push({
         streamId: s.streamId,
         samplingRate: this.rate,
@@ -201,9 +192,11 @@ class Step {
 
   remember(startIndex: number, count: number, checksum: number): void {
     const { recent } = this.s;
-    const kept = recent.slice(Math.max(0, recent.length + 3 - 3 * RECENT_RECORDS));
-    kept.push(startIndex, count, checksum);
-    this.s.recent = kept;
+    if (recent.length >= 3 * RECENT_RECORDS) {
+      recent.copyWithin(0, recent.length + 3 - 3 * RECENT_RECORDS);
+      recent.length = 3 * RECENT_RECORDS - 3;
+    }
+    recent.push(startIndex, count, checksum);
   }
 
   /** Buffers the samples not received before, reporting what overlapped or came too late. */
@@ -253,7 +246,7 @@ class Step {
         arrivedAtHead,
       };
       const at = s.pending.findIndex((p) => p.startIndex > a);
-      this.ownPending().splice(at === -1 ? s.pending.length : at, 0, piece);
+      s.pending.splice(at === -1 ? s.pending.length : at, 0, piece);
     }
   }
 
@@ -338,7 +331,10 @@ function sameRate(a: number, b: number): boolean {
   return Math.abs(a - b) <= RATE_TOLERANCE * Math.max(a, b);
 }
 
-/** Adds one record as it arrives (`nowMs`: the operator's clock, for the reorder wait). */
+/**
+ * Adds one record as it arrives (`nowMs`: the operator's clock, for the reorder wait). Like every step
+ * here it takes the state over (see Step): it updates it in place and returns it.
+ */
 export function pushRecord(state: SequenceState, record: SequenceRecord, nowMs: number): SequenceStep {
   const rate = record.samplingRate;
   const n = record.samples.length;
@@ -478,6 +474,26 @@ export interface SequenceChannelOptions extends SequenceOptions {
   scheduler?: SchedulerLike;
 }
 
+/** sequenceChannel's driver (operate.ts), for compositions such as stationWindows. */
+export function sequenceSteps(
+  options: SequenceChannelOptions = {},
+): StepDriver<SequenceRecord, ChannelChunk> {
+  const report = options.report ?? logChannelEvent;
+  let state: SequenceState | null = null;
+  const take = (step: SequenceStep) => {
+    state = step.state;
+    for (const event of step.events) report(event);
+    return step.chunks;
+  };
+  return {
+    push: (record, nowMs) =>
+      take(pushRecord(state ?? createSequenceState(record.streamId, options), record, nowMs)),
+    flush: () => (state === null ? [] : take(flushSequence(state))),
+    dueMs: () => (state === null ? null : sequenceDueMs(state)),
+    tick: (nowMs) => (state === null ? [] : take(releaseDue(state, nowMs))),
+  };
+}
+
 /**
  * Records of one channel (see {@link perChannel}) -> ChannelChunks in time order on the absolute grid,
  * samples as float64. Events go to `report`; nothing stops the stream.
@@ -485,22 +501,7 @@ export interface SequenceChannelOptions extends SequenceOptions {
 export function sequenceChannel(
   options: SequenceChannelOptions = {},
 ): OperatorFunction<SequenceRecord, ChannelChunk> {
-  const report = options.report ?? logChannelEvent;
   // Validate the options when the operator is made, not at the first record.
   createSequenceState({ network: '', station: '', location: '', channel: '' }, options);
-  return stepOperator<SequenceRecord, ChannelChunk>(() => {
-    let state: SequenceState | null = null;
-    const take = (step: SequenceStep) => {
-      state = step.state;
-      for (const event of step.events) report(event);
-      return step.chunks;
-    };
-    return {
-      push: (record, nowMs) =>
-        take(pushRecord(state ?? createSequenceState(record.streamId, options), record, nowMs)),
-      flush: () => (state === null ? [] : take(flushSequence(state))),
-      dueMs: () => (state === null ? null : sequenceDueMs(state)),
-      tick: (nowMs) => (state === null ? [] : take(releaseDue(state, nowMs))),
-    };
-  }, options.scheduler);
+  return stepOperator(() => sequenceSteps(options), options.scheduler);
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { fillNonFinite, normalizeWindow } from '../picker/normalize.ts';
 import type { Float32Pool } from '../util/array-pool.ts';
 import { staggerOffset } from './grid.ts';
-import { stepOperator } from './operate.ts';
+import { type StepDriver, stepOperator } from './operate.ts';
 import { type StationBlock, type StationId, type StationWindow, stationKey } from './types.ts';
 
 /**
@@ -59,10 +59,14 @@ export interface WindowState {
   bufferStart: number;
   bufferLength: number;
   buffer: Float32Array;
-  /** [start, end, mask] runs of presence: bit c set when component c has data. */
-  presence: [number, number, number][];
-  /** [end, arrivedAtMs] of the buffered blocks: samples before `end` arrived at `arrivedAtMs`. */
-  arrivals: [number, number][];
+  /**
+   * Runs of presence, three numbers each: start, end, mask (bit c set when component c has data).
+   * Flat arrays here and in `arrivals`: a small array per block lived until its window went out,
+   * tens of seconds, which live order makes thousands of promoted objects a second.
+   */
+  presence: number[];
+  /** Two numbers per buffered block: its end and when it arrived (samples before `end` arrived then). */
+  arrivals: number[];
   /** Start of the next window: the segment's start, then multiples of `stride`. */
   nextStart: number;
   /** Start of the last window that went out in this segment; null before the first. */
@@ -120,10 +124,17 @@ function makeWindow(
   let raw: ArrayLike<number> = s.buffer.subarray(from, from + length * channels);
   const end = start + length;
   const all = 2 ** channels - 1;
-  const partial = s.presence.some(([a, b, mask]) => a < end && b > start && mask !== all);
+  const { presence, arrivals } = s;
+  let partial = false;
+  for (let r = 0; r < presence.length; r += 3) {
+    partial ||= presence[r] < end && presence[r + 1] > start && presence[r + 2] !== all;
+  }
   if (partial) {
     const marked = Float64Array.from(raw);
-    for (const [a, b, mask] of s.presence) {
+    for (let r = 0; r < presence.length; r += 3) {
+      const a = presence[r];
+      const b = presence[r + 1];
+      const mask = presence[r + 2];
       for (let c = 0; c < channels; c++) {
         if (mask & (1 << c)) continue;
         for (let i = Math.max(a, start); i < Math.min(b, end); i++)
@@ -132,8 +143,8 @@ function makeWindow(
     }
     raw = fillNonFinite(marked, channels).values;
   }
-  const last = end - 1;
-  const arrival = s.arrivals.find(([blockEnd]) => blockEnd > last);
+  let arrival = 0;
+  while (arrivals[arrival] <= end - 1) arrival += 2;
   return {
     station: s.station!,
     samplingRate: s.samplingRate,
@@ -142,7 +153,7 @@ function makeWindow(
     components: s.components,
     data: normalizeWindow(raw, channels, into(length * channels)),
     endOfSegment,
-    receivedAtMs: arrival![1],
+    receivedAtMs: arrivals[arrival + 1],
   };
 }
 
@@ -247,8 +258,11 @@ export function pushWindowBlock(
     const end = block.startIndex + block.length;
     const mask = block.present.reduce((bits, present, c) => (present ? bits | (1 << c) : bits), 0);
     append(s, block.data);
-    s.presence.push([block.startIndex, end, mask]);
-    s.arrivals.push([end, arrivedAtMs]);
+    const runs = s.presence.length;
+    if (runs > 0 && s.presence[runs - 2] === block.startIndex && s.presence[runs - 1] === mask) {
+      s.presence[runs - 2] = end;
+    } else s.presence.push(block.startIndex, end, mask);
+    s.arrivals.push(end, arrivedAtMs);
     while (s.nextStart + s.length < end) {
       windows.push(makeWindow(s, s.nextStart, s.length, false, into));
       s.lastStart = s.nextStart;
@@ -265,13 +279,14 @@ function trim(s: WindowState): void {
   if (s.segmentStart === null) return;
   const from = keepFrom(s);
   // Both lists are in block order, so what ends before `from` is a prefix: dropped in place.
-  dropEndedBefore(s.presence, 1, from);
-  dropEndedBefore(s.arrivals, 0, from);
+  dropEndedBefore(s.presence, 3, 1, from);
+  dropEndedBefore(s.arrivals, 2, 0, from);
 }
 
-function dropEndedBefore(list: number[][], end: number, keepFrom: number): void {
+/** Drops the leading entries (`size` numbers each, the end at `end`) that end at or before `keepFrom`. */
+function dropEndedBefore(list: number[], size: number, end: number, keepFrom: number): void {
   let ended = 0;
-  while (ended < list.length && list[ended][end] <= keepFrom) ended++;
+  while (ended < list.length && list[ended + end] <= keepFrom) ended += size;
   if (ended > 0) list.splice(0, ended);
 }
 
@@ -298,32 +313,40 @@ export interface SlidingWindowsOptions extends WindowOptions {
   blockData?: Float32Pool;
 }
 
+/** slidingWindows' driver (operate.ts), for compositions such as stationWindows. */
+export function windowSteps(options: SlidingWindowsOptions = {}): StepDriver<StationBlock, StationWindow> {
+  const clock = options.clock ?? Date.now;
+  const pool = options.windowData;
+  const into: WindowData = pool ? (values) => pool.take(values) : newWindowData;
+  const components = options.components?.join();
+  let checked: string[] | null = null; // a station's blocks share their components array
+  let state = createWindowState(options);
+  const take = (step: WindowStep) => {
+    state = step.state;
+    return step.windows;
+  };
+  return {
+    push: (block) => {
+      if (components !== undefined && block.components !== checked) {
+        if (block.components.join() !== components) {
+          throw new ConfigError(
+            `blocks come with components [${block.components.join(', ')}], the model takes [${options.components!.join(', ')}]`,
+          );
+        }
+        checked = block.components;
+      }
+      const windows = take(pushWindowBlock(state, block, clock(), into));
+      options.blockData?.give(block.data);
+      return windows;
+    },
+    flush: () => take(flushWindows(state, into)),
+  };
+}
+
 /** StationBlocks of one station -> normalized StationWindows (see {@link perStation}). */
 export function slidingWindows(
   options: SlidingWindowsOptions = {},
 ): OperatorFunction<StationBlock, StationWindow> {
   createWindowState(options);
-  const clock = options.clock ?? Date.now;
-  const pool = options.windowData;
-  const into: WindowData = pool ? (values) => pool.take(values) : newWindowData;
-  return stepOperator<StationBlock, StationWindow>(() => {
-    let state = createWindowState(options);
-    const take = (step: WindowStep) => {
-      state = step.state;
-      return step.windows;
-    };
-    return {
-      push: (block) => {
-        if (options.components !== undefined && block.components.join() !== options.components.join()) {
-          throw new ConfigError(
-            `blocks come with components [${block.components.join(', ')}], the model takes [${options.components.join(', ')}]`,
-          );
-        }
-        const windows = take(pushWindowBlock(state, block, clock(), into));
-        options.blockData?.give(block.data);
-        return windows;
-      },
-      flush: () => take(flushWindows(state, into)),
-    };
-  });
+  return stepOperator(() => windowSteps(options));
 }

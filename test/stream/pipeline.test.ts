@@ -1,13 +1,19 @@
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, type OperatorFunction, toArray } from 'rxjs';
 import t from 'tap';
 import type { WaveformFormatError } from '../../src/errors.ts';
 import { decodeMseedRecord } from '../../src/ingest/mseed/decode.ts';
 import { encodeMseed } from '../../src/ingest/mseed/encode.ts';
 import { normalizeWindow } from '../../src/picker/normalize.ts';
+import { assembleStation } from '../../src/stream/assemble-station.ts';
 import { batchWindows } from '../../src/stream/batch-windows.ts';
 import { decodeRecords } from '../../src/stream/decode-records.ts';
+import { perChannel, perStation } from '../../src/stream/per-station.ts';
 import { stationWindows } from '../../src/stream/pipeline.ts';
+import { resampleChannel } from '../../src/stream/resample-channel.ts';
+import { type SequenceRecord, sequenceChannel } from '../../src/stream/sequence-channel.ts';
+import { slidingWindows } from '../../src/stream/sliding-windows.ts';
 import { type ChannelEvent, type StationWindow, stationKey } from '../../src/stream/types.ts';
+import { plain } from './marbles.ts';
 
 /**
  * The whole stream layer on miniSEED bytes: four stations of different rates and troubles, decoded,
@@ -208,3 +214,53 @@ t.test('records of four stations become the windows of their signals', async (t)
   t.equal(events.length, 5, 'nothing else to report');
   t.equal(bad.length, 1, 'the corrupt record is reported once');
 });
+
+t.test(
+  'stationWindows puts out what the named operators grouped per channel and station do, in order',
+  async (t) => {
+    const run = async (
+      windows: (report: (e: ChannelEvent) => void) => OperatorFunction<SequenceRecord, StationWindow>,
+    ) => {
+      const events: ChannelEvent[] = [];
+      const out = await lastValueFrom(
+        from(feed.map((r) => ({ recordBytes: r.bytes }))).pipe(
+          decodeRecords({ onBadRecord: () => {} }),
+          windows((e) => events.push(e)),
+          toArray(),
+        ),
+      );
+      return { windows: plain(out), events };
+    };
+    const clock = () => 42;
+    const composed = await run(
+      (report) => (records) =>
+        records.pipe(
+          perChannel((channel) =>
+            channel.pipe(sequenceChannel({ maxReorderWaitMs: 500, report }), resampleChannel(100)),
+          ),
+          perStation((station) =>
+            station.pipe(
+              assembleStation({ components: ['E', 'N', 'Z'], samplingRate: 100, maxLagMs: 8000, report }),
+              slidingWindows({ length: 3000, stride: 1000, components: ['E', 'N', 'Z'], clock }),
+            ),
+          ),
+        ),
+    );
+    const fused = await run((report) =>
+      stationWindows({
+        samplingRate: 100,
+        components: ['E', 'N', 'Z'],
+        windowLength: 3000,
+        strideSamples: 1000,
+        maxReorderWaitMs: 500,
+        maxLagMs: 8000,
+        report,
+        clock,
+      }),
+    );
+    const stations = (composed.windows as StationWindow[]).map((w) => w.station.station);
+  t.strictSame([...new Set(stations)].sort(), ['A', 'B', 'C', 'D'], 'windows of every station');
+    t.strictSame(fused.windows, composed.windows, 'the same windows in the same order');
+    t.strictSame(fused.events, composed.events, 'the same events in the same order');
+  },
+);
