@@ -259,7 +259,7 @@ t.test(
       }),
     );
     const stations = (composed.windows as StationWindow[]).map((w) => w.station.station);
-  t.strictSame([...new Set(stations)].sort(), ['A', 'B', 'C', 'D'], 'windows of every station');
+    t.strictSame([...new Set(stations)].sort(), ['A', 'B', 'C', 'D'], 'windows of every station');
     t.strictSame(fused.windows, composed.windows, 'the same windows in the same order');
     t.strictSame(fused.events, composed.events, 'the same events in the same order');
   },
