@@ -27,15 +27,17 @@ export interface PerKeyOptions {
   onError?: (key: string, error: unknown) => void;
 }
 
+/** The default `onError`: a structured error log. */
+export function logGroupFailure(key: string, error: unknown): void {
+  log.error({ key, err: error }, 'stream group failed; it restarts with its next data');
+}
+
 export function perKey<T, R>(
   keyOf: (item: T) => string,
   project: (group: Observable<T>, key: string) => Observable<R>,
   options: PerKeyOptions = {},
 ): OperatorFunction<T, R> {
-  const onError =
-    options.onError ??
-    ((key: string, error: unknown) =>
-      log.error({ key, err: error }, 'stream group failed; it restarts with its next data'));
+  const onError = options.onError ?? logGroupFailure;
   return (source) =>
     defer(() => {
       const failed = new Subject<string>();

@@ -1,9 +1,8 @@
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
-import { log } from '../log.ts';
 import { type Float32Pool, type Float64Pool, float32Pool } from '../util/array-pool.ts';
 import { assembleSteps, checkAssembleOptions } from './assemble-station.ts';
 import { mapSteps, perKeySteps, pipeSteps, type StepDriver, stepOperator } from './operate.ts';
-import { channelKey, stationKeyOfStream } from './per-station.ts';
+import { channelKey, logGroupFailure, stationKeyOfStream } from './per-station.ts';
 import type { ReportChannelEvent } from './report.ts';
 import { createResampleState, resampleSteps } from './resample-channel.ts';
 import { rotateWithAxes, type StationAxesLookup } from './rotate-to-zne.ts';
@@ -69,10 +68,7 @@ export function stationWindows(
   options: StationWindowsOptions,
 ): OperatorFunction<SequenceRecord, StationWindow> {
   const { samplingRate, components, report } = options;
-  const onError =
-    options.onError ??
-    ((key: string, error: unknown) =>
-      log.error({ key, err: error }, 'stream group failed; it restarts with its next data'));
+  const onError = options.onError ?? logGroupFailure;
   const sequenceOptions = {
     maxReorderWaitMs: options.maxReorderWaitMs,
     maxPendingRecords: options.maxPendingRecords,
