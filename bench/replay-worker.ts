@@ -12,6 +12,7 @@ import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
+import { growHeapForStreaming } from '../src/app/heap-growth.ts';
 import { batchSizeFor, pickPipeline, stationWindowsOptions } from '../src/app/pipeline.ts';
 import { WindowGate } from '../src/app/window-gate.ts';
 import { checkConfig } from '../src/config/load.ts';
@@ -261,6 +262,8 @@ async function inferenceAlone(
 }
 
 if (process.send) {
+  // As src/cli/main.ts does for every command: the engine's and the pipeline's heaps sized as the CLI's.
+  growHeapForStreaming();
   const request = JSON.parse(process.argv[2]) as ReplayWorkerRequest;
   const reply = await run(request).catch((error: unknown) => ({
     error: String((error as Error)?.message ?? error),

@@ -148,6 +148,8 @@ interface CliResult {
   processSeconds: number;
   picks: number;
   maxRssMb?: number;
+  /** CPU time of the replay (user and system, every thread), as the CLI logs it. */
+  cpuS?: number;
 }
 
 /** `phasestream replay` as a user runs it, under GNU time for its peak memory. */
@@ -204,7 +206,7 @@ async function runCli(
   const done = stderr
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg?: string; seconds?: number; picks?: number })
+    .map((line) => JSON.parse(line) as { msg?: string; seconds?: number; picks?: number; cpuS?: number })
     .find((entry) => entry.msg === 'replay done');
   const lines = readFileSync(args.picksFile, 'utf8').split('\n').filter(Boolean).length;
   const time = parseTimeVerbose(stderr);
@@ -213,6 +215,7 @@ async function runCli(
     processSeconds,
     picks: lines,
     ...(time.maxRssKb === undefined ? {} : { maxRssMb: time.maxRssKb / 1024 }),
+    ...(done?.cpuS === undefined ? {} : { cpuS: done.cpuS }),
   };
 }
 
@@ -233,6 +236,8 @@ interface RunRow {
   inferenceFraction?: number;
   maxRssMb?: number;
   peakQueuedWindows?: number;
+  /** cli: CPU seconds of the replay, every thread (engine start-up excluded, as from `seconds`). */
+  cpuS?: number;
 }
 
 function tableOf(rows: RunRow[]): string {
@@ -266,6 +271,31 @@ function tableOf(rows: RunRow[]): string {
       r.peakQueuedWindows === undefined ? '-' : `${r.peakQueuedWindows} of ${r.windows}`,
     ]),
   );
+}
+
+/**
+ * What the CPU allows: a replay of many stations can go no faster than every core busy all the run,
+ * cores / (CPU seconds a station-day) station-days a second, whatever the sharding. Set beside one
+ * station's measured rate (which already overlaps its pipeline with inference on two threads), it
+ * says how far more stations could gain at all with the arithmetic of this build.
+ */
+function cpuBoundNotes(rows: RunRow[], cores: number): string[] {
+  const notes: string[] = [];
+  for (const r of rows.filter((row) => row.mode === 'cli' && row.cpuS !== undefined)) {
+    const perDay = r.cpuS! / r.stationDays;
+    const bound = (60 * cores) / perDay;
+    const one = rows.find((o) => o.mode === 'cli' && o.stations === 1 && o.threads === r.threads);
+    const againstOne =
+      one === undefined || r.stations === 1
+        ? ''
+        : `: ${(bound / one.stationDaysPerMin).toFixed(2)}x the rate of 1 station measured here; measured ` +
+          `${(r.stationDaysPerMin / one.stationDaysPerMin).toFixed(2)}x`;
+    notes.push(
+      `cli, ${r.stations} station(s), ${r.threads} thread(s): ${figure(perDay)} CPU s a station-day; ` +
+        `${cores} cores busy the whole run would make at most ${figure(bound)} station-days/min${againstOne}.`,
+    );
+  }
+  return notes;
 }
 
 /**
@@ -407,6 +437,7 @@ async function main(argv: string[]): Promise<void> {
               ofDecodeRate: rate / decodeRate,
               picks: cli.picks,
               ...(cli.maxRssMb === undefined ? {} : { maxRssMb: cli.maxRssMb }),
+              ...(cli.cpuS === undefined ? {} : { cpuS: cli.cpuS }),
             });
           } else {
             const result = await runWorker({ ...request, ...engineRequest, mode: 'pipeline' });
@@ -450,6 +481,7 @@ async function main(argv: string[]): Promise<void> {
         '(8 or more on 2 cores) and so runs a session per shard, inference alone deals the batches over as ' +
         'many sessions, each taking the next when its last is done, and counts the longest sum',
       ...memoryNotes(rows),
+      ...cpuBoundNotes(rows, availableParallelism()),
     ];
     const out = process.stdout;
     out.write(

@@ -72,13 +72,14 @@ t.test('a replay sharded over two threads gives the picks of one thread', async 
     );
   }
   // On the CPU each shard has an inference session of its own, and each ran batches.
-  const busyOf = (stderr: string) =>
+  const doneOf = (stderr: string) =>
     stderr
       .split('\n')
       .filter((line) => line.includes('"replay done"'))
-      .map((line) => (JSON.parse(line) as { inferenceBusyS: number[] }).inferenceBusyS)[0];
-  t.equal(busyOf(one.stderr).length, 1, 'one shard: one session');
-  const busy = busyOf(two.stderr);
+      .map((line) => JSON.parse(line) as { inferenceBusyS: number[]; cpuS: number })[0];
+  t.equal(doneOf(one.stderr).inferenceBusyS.length, 1, 'one shard: one session');
+  const { inferenceBusyS: busy, cpuS } = doneOf(two.stderr);
+  t.ok(cpuS > 0, `the replay's CPU time is logged (${cpuS} s)`);
   t.equal(busy.length, 2, 'two shards: two sessions');
   t.ok(
     busy.every((s) => s > 0),

@@ -195,6 +195,8 @@ export function registerReplayCommand(program: Command): void {
     let readBytes = 0;
     let shownFraction = 0;
     const started = performance.now();
+    // Every thread's (shards', sessions'): with the seconds, how much of the cores the replay used.
+    const cpuBefore = process.cpuUsage();
     const busyBeforeMs = engine.sessionBusyMs();
     let badRecords = 0;
     // The reader waits while more than a few batches wait for the network.
@@ -272,9 +274,15 @@ export function registerReplayCommand(program: Command): void {
         files: paths.length,
         badRecords,
         seconds: Math.round((performance.now() - started) / 100) / 10,
+        cpuS: cpuSeconds(process.cpuUsage(cpuBefore)),
         inferenceBusyS,
       },
       'replay done',
     );
   });
+}
+
+/** User and system time in seconds, to a tenth. */
+function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return Math.round((usage.user + usage.system) / 100_000) / 10;
 }
