@@ -4,7 +4,6 @@ import type { ModelCard } from '../model/card.ts';
 /** What `InferenceEngine.run` may be told (see there). */
 export interface RunOptions {
   withLogits?: boolean;
-  transferInput?: boolean;
   probsInto?: Float32Array;
 }
 
@@ -20,30 +19,34 @@ export interface InferenceEngine {
   /** Where it computes; absent means the CPU. A GPU wants batches of hundreds to thousands of windows. */
   readonly device?: 'cpu' | 'gpu';
   /**
-   * @param input normalized windows, row-major [batch, length, inChannels] in the card's component order
-   * @param options.transferInput the caller gives the input up, with the whole buffer it is a view of:
-   *          an engine in another thread takes the buffer instead of a copy (the array is then empty);
-   *          others ignore it
-   * @param options.probsInto a buffer the caller gives up for the probabilities: an engine in another
-   *          thread writes them into its start and returns them as a view of it when it is long
-   *          enough; others ignore it
-   * @returns probabilities [batch, length, classes] in the card's class order, the logits
-   *          (pre-softmax) when `withLogits` is set, and the input when `transferInput` took it
-   *          (`input`, the same view of the same buffer, the caller's again: to fill with the next
-   *          batch instead of allocating one)
+   * The engine runs in another thread and reads inputs that are views of a SharedArrayBuffer where
+   * they are, and writes probabilities into one (`probsInto`): a caller that runs many batches
+   * keeps a few such buffers and fills them again (see src/picker/batch-buffers.ts). Engines in the
+   * caller's thread take plain arrays only (onnxruntime-node rejects shared ones).
+   */
+  readonly sharedMemory?: boolean;
+  /**
+   * @param input normalized windows, row-major [batch, length, inChannels] in the card's component
+   *          order; the caller may fill it again once the run resolves
+   * @param options.probsInto with `sharedMemory`: a view of a SharedArrayBuffer, the probabilities
+   *          are written into its start and returned as a view of it when it is long enough; others
+   *          ignore it
+   * @returns probabilities [batch, length, classes] in the card's class order, and the logits
+   *          (pre-softmax) when `withLogits` is set
    */
   run(
     input: Float32Array,
     batch: number,
     length: number,
     options?: RunOptions,
-  ): Promise<{ probs: Float32Array; logits?: Float32Array; input?: Float32Array }>;
+  ): Promise<{ probs: Float32Array; logits?: Float32Array }>;
   dispose(): Promise<void>;
 }
 
 /**
- * The checks every engine makes before a run: not disposed, positive integer batch and length, and
- * an input of exactly [batch, length, channels] values.
+ * The checks every engine makes before a run: not disposed, positive integer batch and length, an
+ * input of exactly [batch, length, channels] values, and in shared memory only where the engine
+ * takes it (`sharedMemory`).
  */
 export function checkRunInput(
   engine: string,
@@ -52,8 +55,17 @@ export function checkRunInput(
   batch: number,
   length: number,
   channels: number,
+  sharedMemory = false,
 ): void {
   if (disposed) throw new PhaseStreamError(`${engine}: run after dispose`);
+  if (!sharedMemory && input.buffer instanceof SharedArrayBuffer) {
+    throw new PhaseStreamError(
+      `${engine}: the input is a view of a SharedArrayBuffer, which this engine cannot read`,
+      {
+        hint: 'pass a plain Float32Array; only an engine in a worker thread (sharedMemory) takes shared ones',
+      },
+    );
+  }
   if (!Number.isInteger(batch) || !Number.isInteger(length) || batch < 1 || length < 1) {
     throw new PhaseStreamError(`${engine}: batch ${batch} and length ${length} must be positive integers`);
   }

@@ -14,14 +14,16 @@ import type { EngineOptions } from './index.ts';
  * queue and run in order, so a caller that posts the next batch before the last one is done keeps
  * the engine busy.
  *
- * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits, returnInput }`
- * in, `{ id, probs, logits?, input? }` or `{ id, error }` out, typed arrays moved, not copied, on the way
- * back. An input moved to the thread (`transferInput`) moves back with its reply (`returnInput`), so
- * that a caller can fill the same buffer again instead of allocating, zero-filling and paging in a new
- * one (~1 MB) per batch; a buffer moved for the probabilities (`probsInto`) comes back holding them.
- * Both keep the caller's thread from taking in new array buffers per batch: V8 counts every one
- * against a 64 MB allowance of outside memory and starts a full collection of the whole heap when
- * it is spent (every second at 5,000 live stations, before these went round).
+ * The messages (src/engine/worker-engine-thread.ts): `{ id, input, batch, length, withLogits, probsInto? }`
+ * in, `{ id, probs, logits? }` or `{ id, error }` out. An input that is a view of a SharedArrayBuffer
+ * (`sharedMemory`) goes as a view of the same memory, and so do probabilities written into a shared
+ * `probsInto`; other arrays go as copies, and the thread's own outputs are moved back. Callers
+ * that run batch after batch (pickPhases, pickLiveEdge) keep a few shared buffers and fill them
+ * again, so their thread takes in no new array buffer per batch: V8 counts every array buffer that
+ * arrives against an allowance of outside memory (a full collection of the whole heap when it is
+ * spent), a buffer moved to the thread and back arrives anew each time, and a shared one is not
+ * counted. At 5,000 live stations moved batches made ~88 % of the 759 MB counted in 20 s; shared,
+ * the pipeline's thread counted 52 MB (bench/README.md, "Batches in shared memory").
  * `connect()` gives another thread (a replay shard) a port of its own to the engine
  * (`engineOverPort` there): its batches join that session's queue. An engine of several sessions
  * (`sessions`, each a thread of its own) deals its ports round robin, one session per shard: a
@@ -36,15 +38,13 @@ export interface RunRequest {
   batch: number;
   length: number;
   withLogits: boolean;
-  /** The input was moved here: move it back with the reply. */
-  returnInput: boolean;
-  /** A buffer moved here for the probabilities: they go back in it when it is long enough. */
+  /** A view of a SharedArrayBuffer for the probabilities: they are written there when it is long enough. */
   probsInto?: Float32Array;
 }
 
 export type WorkerEngineReply =
   | { ready: { name: string; device?: 'cpu' | 'gpu' } }
-  | { id: number; probs: Float32Array; logits?: Float32Array; input?: Float32Array }
+  | { id: number; probs: Float32Array; logits?: Float32Array }
   | { id: number; error: SerializedError }
   | { startError: SerializedError };
 
@@ -76,9 +76,19 @@ function revive(error: SerializedError): Error {
 
 type RunResult = Awaited<ReturnType<InferenceEngine['run']>>;
 
+/**
+ * Probabilities that came in shared memory were written into the caller's `probsInto` (the only
+ * shared memory the thread was given): returned as a view of the caller's own array, so that the
+ * caller can tell the buffer and give it back, not a new object over the same memory per batch.
+ */
+function ownView(result: RunResult, probsInto?: Float32Array): RunResult {
+  if (!probsInto || !(result.probs.buffer instanceof SharedArrayBuffer)) return result;
+  return { ...result, probs: probsInto.subarray(0, result.probs.length) };
+}
+
 /** The side of a port (a Worker, or a MessagePort from `connect`) that the client needs. */
 interface Endpoint {
-  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  postMessage(message: unknown): void;
   on(event: 'message', listener: (reply: WorkerEngineReply) => void): unknown;
   /** A port's other end went away (its session's thread ended); a Worker says so by 'exit'. */
   on(event: 'close', listener: () => void): unknown;
@@ -86,13 +96,14 @@ interface Endpoint {
 
 /** The client of the engine's thread, over a Worker or a port: batches out, probabilities back. */
 class EngineClient implements InferenceEngine {
+  readonly sharedMemory = true;
   private nextId = 0;
   protected disposed = false;
   /** Why the thread is gone, when it went without a dispose of this client. */
   private lost: EngineUnavailableError | undefined;
   private readonly waiting = new Map<
     number,
-    { resolve: (r: RunResult) => void; reject: (e: Error) => void }
+    { resolve: (r: RunResult) => void; reject: (e: Error) => void; probsInto?: Float32Array }
   >();
 
   constructor(
@@ -107,7 +118,7 @@ class EngineClient implements InferenceEngine {
       const pending = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if ('error' in reply) pending?.reject(revive(reply.error));
-      else pending?.resolve(reply);
+      else pending?.resolve(ownView(reply, pending.probsInto));
     });
     // Without this a shard's batches would wait forever on an engine that is gone.
     endpoint.on('close', () => this.fail('closed its port'));
@@ -131,24 +142,20 @@ class EngineClient implements InferenceEngine {
     options: RunOptions = {},
   ): Promise<RunResult> {
     if (this.lost) throw this.lost;
-    checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
-    const id = this.nextId++;
-    // A buffer given up moves to the engine thread instead of being copied (1 MB a batch).
-    const move = options.transferInput === true && input.buffer instanceof ArrayBuffer;
-    const into = options.probsInto?.buffer instanceof ArrayBuffer ? options.probsInto : undefined;
+    const { inChannels } = this.card.architecture;
+    checkRunInput(this.name, this.disposed, input, batch, length, inChannels, this.sharedMemory);
+    const { probsInto } = options;
     const request: RunRequest = {
-      id,
+      id: this.nextId++,
       input,
       batch,
       length,
       withLogits: options.withLogits === true,
-      returnInput: move,
-      ...(into ? { probsInto: into } : {}),
+      ...(probsInto?.buffer instanceof SharedArrayBuffer ? { probsInto } : {}),
     };
-    const moved = [...(move ? [input.buffer] : []), ...(into ? [into.buffer] : [])] as ArrayBuffer[];
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.endpoint.postMessage(request, [...new Set(moved)]);
+      this.waiting.set(request.id, { resolve, reject, probsInto: request.probsInto });
+      this.endpoint.postMessage(request);
     });
   }
 

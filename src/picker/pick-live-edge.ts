@@ -2,7 +2,7 @@ import { concatMap, from, type OperatorFunction } from 'rxjs';
 import type { InferenceEngine } from '../engine/engine.ts';
 import { type StationWindow, stationKey } from '../stream/types.ts';
 import type { Float32Pool } from '../util/array-pool.ts';
-import { spareBuffers } from './batch-buffers.ts';
+import { engineBatches } from './batch-buffers.ts';
 import { type EdgePeakOptions, type EdgePeakState, edgePeaks } from './live-edge.ts';
 import { makePick, type Pick } from './pick.ts';
 
@@ -46,24 +46,15 @@ export function pickLiveEdge(
     const given = new Map<string, EdgePeakState>();
     const model = engine.card.name;
     const classes = engine.card.classes.length;
-    const inputs = spareBuffers();
-    const outputs = spareBuffers();
+    const batchesOf = engineBatches(engine);
     const infer = async (batch: StationWindow[]): Promise<Float32Array> => {
-      const { length } = batch[0];
-      const channels = batch[0].components.length;
-      const size = batch.length * length * channels;
-      const input = inputs.take(size) ?? new Float32Array(size);
-      for (const [i, w] of batch.entries()) input.set(w.data, i * length * channels);
+      const data = batch.map((w) => w.data);
+      const run = batchesOf.run(data, batch[0].length);
+      // The data were copied into the batch's input before `run` first waited.
       giveBack(batch);
-      const started = performance.now();
-      const probsInto = outputs.take(batch.length * length * classes);
-      const result = await engine.run(input, batch.length, length, {
-        transferInput: true,
-        ...(probsInto ? { probsInto } : {}),
-      });
-      if (result.input) inputs.give(result.input.buffer);
-      options.onBatch?.({ windows: batch.length, inferenceMs: performance.now() - started });
-      return result.probs;
+      const { probs, inferenceMs } = await run;
+      options.onBatch?.({ windows: batch.length, inferenceMs });
+      return probs;
     };
     const giveBack = (batch: StationWindow[]) => {
       for (const window of batch) options.windowData?.give(window.data);
@@ -103,7 +94,7 @@ export function pickLiveEdge(
         from(probs).pipe(
           concatMap((p) => {
             const picks = peaks(batch, p);
-            outputs.give(p.buffer);
+            batchesOf.release(p);
             return from(picks);
           }),
         ),

@@ -3,7 +3,7 @@ import type { InferenceEngine } from '../engine/engine.ts';
 import type { StationWindow } from '../stream/types.ts';
 import { stationKey } from '../stream/types.ts';
 import type { Float32Pool } from '../util/array-pool.ts';
-import { spareBuffers } from './batch-buffers.ts';
+import { engineBatches } from './batch-buffers.ts';
 import {
   createPhasePicker,
   firstOpenSample,
@@ -102,27 +102,17 @@ export function pickPhases(
     // queues the next batch while one runs, so it never waits for the stitching of the one before);
     // stitching follows in batch order.
     let pending = 0;
-    const inputs = spareBuffers();
-    const outputs = spareBuffers();
+    const batchesOf = engineBatches(engine);
     const infer = async (batch: StationWindow[]): Promise<Map<StationWindow, Float32Array>> => {
       const probsOf = new Map<StationWindow, Float32Array>();
       // Windows of one length run together; a segment shorter than a window makes a shorter one.
       for (const length of new Set(batch.map((w) => w.length))) {
         const same = batch.filter((w) => w.length === length);
-        const channels = same[0].components.length;
-        const size = same.length * length * channels;
-        // Every value is written: each window's data is [length, channels].
-        const input = inputs.take(size) ?? new Float32Array(size);
-        for (const [i, w] of same.entries()) input.set(w.data, i * length * channels);
-        const started = performance.now();
-        const probsInto = outputs.take(same.length * length * engine.card.classes.length);
-        const result = await engine.run(input, same.length, length, {
-          transferInput: true,
-          ...(probsInto ? { probsInto } : {}),
-        });
-        const { probs } = result;
-        if (result.input) inputs.give(result.input.buffer);
-        options.onBatch?.({ windows: same.length, inferenceMs: performance.now() - started });
+        const { probs, inferenceMs } = await batchesOf.run(
+          same.map((w) => w.data),
+          length,
+        );
+        options.onBatch?.({ windows: same.length, inferenceMs });
         const out = length * engine.card.classes.length;
         for (const [i, w] of same.entries()) probsOf.set(w, probs.subarray(i * out, (i + 1) * out));
       }
@@ -136,7 +126,8 @@ export function pickPhases(
         options.windowData?.give(window.data);
       }
       // The stitchers added the probabilities up: their buffers can take the next batch's.
-      for (const probs of new Set([...probsOf.values()].map((p) => p.buffer))) outputs.give(probs);
+      const buffers = new Map([...probsOf.values()].map((p) => [p.buffer, p]));
+      for (const probs of buffers.values()) batchesOf.release(probs);
       pending -= batch.length;
       options.onPending?.(pending);
       return picks;
