@@ -19,10 +19,11 @@ export interface InferenceEngine {
   /** Where it computes; absent means the CPU. A GPU wants batches of hundreds to thousands of windows. */
   readonly device?: 'cpu' | 'gpu';
   /**
-   * The engine runs in another thread and reads inputs that are views of a SharedArrayBuffer where
-   * they are, and writes probabilities into one (`probsInto`): a caller that runs many batches
-   * keeps a few such buffers and fills them again (see src/picker/batch-buffers.ts). Engines in the
-   * caller's thread take plain arrays only (onnxruntime-node rejects shared ones).
+   * The engine runs in another thread and takes inputs that are views of a SharedArrayBuffer
+   * without a copy between the threads, and writes probabilities into one (`probsInto`): a caller
+   * that runs many batches keeps a few such buffers and fills them again (see
+   * src/picker/batch-buffers.ts). Engines in the caller's thread take plain arrays only
+   * (onnxruntime-node rejects shared ones).
    */
   readonly sharedMemory?: boolean;
   /**

@@ -45,7 +45,8 @@ export function engineBatches(engine: InferenceEngine) {
   return {
     /**
      * The network on windows of one length, each window's data [length, channels]: probabilities
-     * [windows, length, classes], and the time the engine took (ms, queue included).
+     * [windows, length, classes], and the time the engine took (ms, queue included). The windows'
+     * data are copied into the batch before `run` returns: the caller may reuse them at once.
      */
     async run(
       windows: Float32Array[],

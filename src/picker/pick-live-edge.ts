@@ -50,7 +50,6 @@ export function pickLiveEdge(
     const infer = async (batch: StationWindow[]): Promise<Float32Array> => {
       const data = batch.map((w) => w.data);
       const run = batchesOf.run(data, batch[0].length);
-      // The data were copied into the batch's input before `run` first waited.
       giveBack(batch);
       const { probs, inferenceMs } = await run;
       options.onBatch?.({ windows: batch.length, inferenceMs });
