@@ -5,9 +5,10 @@ import { originalModel } from '../../test/helpers/original-model.ts';
 import { skipUnlessShared } from '../../test/helpers/shared.ts';
 import type { InferenceEngine } from '../engine/engine.ts';
 import { createOnnxEngine } from '../engine/onnx/onnx-engine.ts';
+import { createWorkerEngine } from '../engine/worker-engine.ts';
 import { timeUsFromIndex } from '../stream/grid.ts';
 import type { StationWindow } from '../stream/types.ts';
-import { float32Pool } from '../util/array-pool.ts';
+import { type Float32Pool, float32Pool } from '../util/array-pool.ts';
 import { pickLiveEdge } from './pick-live-edge.ts';
 
 const skip =
@@ -120,5 +121,43 @@ t.test(
       [0, 1, 2],
       "every window's data given back: A's and B's once in their batch, C's skipped",
     );
+  },
+);
+
+t.test(
+  "with an engine thread, a window's data are in the batch before they go back to be filled again",
+  { skip },
+  async (t) => {
+    const engine = await createWorkerEngine(await originalModel(), {
+      engine: 'onnxruntime',
+      backend: 'auto',
+      threads: 1,
+    });
+    t.teardown(() => engine.dispose());
+    const samples = goldenSamples().filter((g) => g.length === 3000);
+    // Each batch two stations' windows, each station's at a later start than its last.
+    const batches = () =>
+      samples
+        .slice(0, 3)
+        .map((g, b) =>
+          ['A', 'B'].map((station) => goldenWindow(g.input.slice(), station, 100_000 + b * 10_000)),
+        );
+    const picksOf = (windowData?: Float32Pool) =>
+      lastValueFrom(from(batches()).pipe(pickLiveEdge(engine, { peakOptions, windowData }), toArray()));
+    const given: Float32Array[] = [];
+    // A pool that fills a window's data with the next at once: here, zeros.
+    const overwriting = float32Pool(8);
+    const refill: Float32Pool = {
+      take: overwriting.take,
+      give: (data) => {
+        given.push(data);
+        overwriting.give(data.fill(0));
+      },
+    };
+    const kept = await picksOf();
+    const refilled = await picksOf(refill);
+    t.ok(kept.length > 0, 'the records have picks');
+    t.equal(given.length, 6, "every window's data went back");
+    t.same(refilled, kept, 'the same picks as when the data are never filled again');
   },
 );
