@@ -155,6 +155,7 @@ class Child {
       // BENCH_NODE_FLAGS='--trace-gc --trace-incremental-marking': node and V8 flags for both processes
       // (what showed the full collections and what started each, bench/README.md).
       // BENCH_HEAP_PROF=dir: a sampling heap profile of each process in dir (bench/heap-sample.mjs).
+      // BENCH_THREAD_CPU=dir: each thread's CPU time, sampled every 250 ms (bench/thread-cpu.mjs).
       execArgv: [
         '--import',
         'tsx',
@@ -162,6 +163,9 @@ class Child {
         ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
         ...(process.env.BENCH_HEAP_PROF
           ? ['--import', fileURLToPath(new URL('heap-sample.mjs', import.meta.url))]
+          : []),
+        ...(process.env.BENCH_THREAD_CPU
+          ? ['--import', fileURLToPath(new URL('thread-cpu.mjs', import.meta.url))]
           : []),
         ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
       ],
