@@ -49,15 +49,16 @@ export interface InferenceEngine {
  * input of exactly [batch, length, channels] values, and in shared memory only where the engine
  * takes it (`sharedMemory`).
  */
-export function checkRunInput(
-  engine: string,
-  disposed: boolean,
-  input: Float32Array,
-  batch: number,
-  length: number,
-  channels: number,
-  sharedMemory = false,
-): void {
+export function checkRunInput(run: {
+  engine: string;
+  disposed: boolean;
+  input: Float32Array;
+  batch: number;
+  length: number;
+  channels: number;
+  sharedMemory?: boolean;
+}): void {
+  const { engine, disposed, input, batch, length, channels, sharedMemory = false } = run;
   if (disposed) throw new PhaseStreamError(`${engine}: run after dispose`);
   if (!sharedMemory && input.buffer instanceof SharedArrayBuffer) {
     throw new PhaseStreamError(

@@ -143,7 +143,15 @@ class EngineClient implements InferenceEngine {
   ): Promise<RunResult> {
     if (this.lost) throw this.lost;
     const { inChannels } = this.card.architecture;
-    checkRunInput(this.name, this.disposed, input, batch, length, inChannels, this.sharedMemory);
+    checkRunInput({
+      engine: this.name,
+      disposed: this.disposed,
+      input,
+      batch,
+      length,
+      channels: inChannels,
+      sharedMemory: this.sharedMemory,
+    });
     const { probsInto } = options;
     const request: RunRequest = {
       id: this.nextId++,

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultShards, shardFiles, stationCount } from '../../src/app/replay-shards.ts';
@@ -76,13 +77,21 @@ t.test('a replay sharded over two threads gives the picks of one thread', async 
     stderr
       .split('\n')
       .filter((line) => line.includes('"replay done"'))
-      .map((line) => JSON.parse(line) as { inferenceBusyS: number[]; cpuS: number })[0];
+      .map((line) => JSON.parse(line) as { inferenceBusyS: number[]; cpuS: number; seconds: number })[0];
   t.equal(doneOf(one.stderr).inferenceBusyS.length, 1, 'one shard: one session');
-  const { inferenceBusyS: busy, cpuS } = doneOf(two.stderr);
-  t.ok(cpuS > 0, `the replay's CPU time is logged (${cpuS} s)`);
+  const { inferenceBusyS: busy, cpuS, seconds } = doneOf(two.stderr);
   t.equal(busy.length, 2, 'two shards: two sessions');
   t.ok(
     busy.every((s) => s > 0),
     `both sessions were busy (${busy.join(', ')} s)`,
+  );
+  // The CPU time is the whole process's over the replay, in seconds: the shards' decoding and windows
+  // beside the sessions' inference, so more than the sessions' busy time alone, and no more than
+  // every core for the replay's seconds.
+  const busyS = busy.reduce((sum, s) => sum + s, 0);
+  t.ok(cpuS > busyS, `the CPU time (${cpuS} s) is more than the sessions' busy time (${busyS} s)`);
+  t.ok(
+    cpuS <= seconds * availableParallelism() + 0.2,
+    `the CPU time (${cpuS} s) is at most every core over the replay's ${seconds} s`,
   );
 });

@@ -157,7 +157,14 @@ class OnnxEngine implements InferenceEngine {
     length: number,
     options: { withLogits?: boolean } = {},
   ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
-    checkRunInput(this.name, this.disposed, input, batch, length, this.card.architecture.inChannels);
+    checkRunInput({
+      engine: this.name,
+      disposed: this.disposed,
+      input,
+      batch,
+      length,
+      channels: this.card.architecture.inChannels,
+    });
     const fetches = options.withLogits ? ['probs', 'logits'] : ['probs'];
     if (options.withLogits && !this.session.outputNames.includes('logits')) {
       throw new ModelFormatError(`${this.name}: this ONNX model has no logits output`);

@@ -142,7 +142,7 @@ class TfjsEngine implements InferenceEngine {
     options: { withLogits?: boolean } = {},
   ): Promise<{ probs: Float32Array; logits?: Float32Array }> {
     const channels = this.architecture.inChannels;
-    checkRunInput(this.name, this.disposed, input, batch, length, channels);
+    checkRunInput({ engine: this.name, disposed: this.disposed, input, batch, length, channels });
     await reactivate(this.backend);
     const [probs, logits] = tf.tidy(() => {
       const x = tf.tensor4d(input, [batch, 1, length, channels]);
