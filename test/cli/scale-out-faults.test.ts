@@ -54,6 +54,22 @@ async function allPicked(server: string, config: { records: string; picks: strin
   }
 }
 
+/** Whether one of `partitions` has a resume point that names stations (what a takeover resumes). */
+async function storedPoints(server: string, partitions: number[]): Promise<boolean> {
+  const nc = await connect({ servers: server, reconnect: false });
+  try {
+    const resume = await new Kvm(nc).open('ps-resume');
+    for (const p of partitions) {
+      const entry = await resume.get(`p.${p}`);
+      if (entry?.operation !== 'PUT') continue;
+      if (Object.keys(JSON.parse(entry.string()).stations ?? {}).length > 0) return true;
+    }
+    return false;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** The partitions a worker holds now, from its log (taken, less released or lost). */
 function heldPartitions(worker: RoleProcess): number[] {
   const held = new Set<number>();
@@ -114,9 +130,15 @@ t.test(
         const most = Math.max(...held.map((h) => h.length));
         const candidates = workers.map((_, i) => i).filter((i) => held[i].length === most);
         const victim = candidates[Math.floor(random() * candidates.length)];
+        // The takeover must resume from a stored point, so the kill waits (20 s at most) until the
+        // victim has stored one: on a loaded machine the random moment can come before the first.
+        const waitFrom = Date.now();
+        const storedBy = waitFrom + 20_000;
+        while (!(await storedPoints(nats.url, held[victim]).catch(() => false)) && Date.now() < storedBy)
+          await sleep(200);
         await stopRole(workers[victim], 'SIGKILL');
         t.comment(
-          `${Math.round(fault.at)} ms: worker ${victim} (partitions ${held[victim].join(', ')}) SIGKILLed, another started`,
+          `${Math.round(fault.at)} ms: worker ${victim} (partitions ${held[victim].join(', ')}) SIGKILLed ${Date.now() - waitFrom} ms later, once it had stored a resume point; another started`,
         );
         workers[victim] = pick();
       } else if (fault.what === 'sink') {
